@@ -1,0 +1,65 @@
+"""Writes about people: profile, API tokens."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from guanxi.audit import services as audit
+from guanxi.audit.models import AuditAction
+from guanxi.platform import context
+
+from .models import ApiToken, User, hash_token
+
+
+@transaction.atomic
+def user_profile_update(*, user: User, data: dict) -> User:
+    before = audit.snapshot(user)
+    for name, value in data.items():
+        setattr(user, name, value)
+    user.full_clean(exclude=["password"])
+    user.save()
+    changes = audit.diff(before, audit.snapshot(user))
+    if changes and context.current_tenant_id():
+        audit.record_change(AuditAction.UPDATE, user, changes)
+    return user
+
+
+@transaction.atomic
+def api_token_create(*, user: User, name: str, scope: str, expires_at=None) -> tuple[ApiToken, str]:
+    """Create a token for ``user`` in the current tenant; returns it and its secret (shown once)."""
+    tenant = context.require_tenant()
+    prefix, secret = ApiToken.generate()
+    token = ApiToken.objects.create(
+        tenant=tenant,
+        user=user,
+        name=name,
+        scope=scope,
+        expires_at=expires_at,
+        prefix=prefix,
+        key_hash=hash_token(secret),
+    )
+    audit.record(AuditAction.TOKEN, token, note="created", object_repr=str(token))
+    return token, secret
+
+
+@transaction.atomic
+def api_token_revoke(*, user: User, token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit.record(AuditAction.TOKEN, token, note="revoked", object_repr=str(token))
+    return token
+
+
+def api_token_authenticate(secret: str, *, ip: str | None = None) -> ApiToken | None:
+    """The usable token matching ``secret`` (with its user and tenant), else None."""
+    if not secret or not secret.startswith("gx_"):
+        return None
+    token = ApiToken.objects.select_related("user", "tenant").filter(key_hash=hash_token(secret)).first()
+    if token is None or not token.is_usable or not token.user.is_active or not token.tenant.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=ip)
+    return token

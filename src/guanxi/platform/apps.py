@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class PlatformConfig(AppConfig):
+    name = "guanxi.platform"
+    label = "guanxi_platform"
+    verbose_name = "Guanxi platform"
+
+    def ready(self):
+        from . import checks, rls  # noqa: F401
+
+        post_migrate.connect(rls.on_post_migrate, sender=self)
