@@ -84,13 +84,16 @@ def _set_m2m(instance, m2m: dict) -> dict:
 
 
 def _label_m2m(instance, changes: dict) -> None:
-    for name, (before, after) in list(changes.items()):
-        field = instance._meta.get_field(name)
-        if not field.many_to_many:
+    for field in instance._meta.many_to_many:
+        if field.name not in changes:
             continue
+        before, after = changes[field.name]
         ids = set(before or []) | set(after or [])
         labels = {o.pk: str(o) for o in field.related_model._default_manager.filter(pk__in=ids)}
-        changes[name] = [[labels.get(i, f"#{i}") for i in before or []], [labels.get(i, f"#{i}") for i in after or []]]
+        changes[field.name] = [
+            [labels.get(i, f"#{i}") for i in before or []],
+            [labels.get(i, f"#{i}") for i in after or []],
+        ]
 
 
 @transaction.atomic
