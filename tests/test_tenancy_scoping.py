@@ -14,9 +14,24 @@ def make_account(name, user):
 
 def test_querying_tenant_data_without_tenant_fails_closed(tenant):
     with pytest.raises(TenantNotSet):
-        Account.objects.all()
+        list(Account.objects.all())
+    with pytest.raises(TenantNotSet):
+        Account.objects.filter(name="x").exists()
+    with pytest.raises(TenantNotSet):
+        Account.objects.update(name="y")
     with pytest.raises(TenantNotSet):
         Account.objects.create(name="x", owner=tenant.admin)
+
+
+def test_a_queryset_built_outside_any_tenant_is_scoped_when_it_runs(tenant, other_tenant):
+    qs = Account.objects.order_by("name")  # e.g. a form field's choices, built at import time
+    with tenant_context(tenant):
+        make_account("A1", tenant.admin)
+    with tenant_context(other_tenant):
+        make_account("B1", other_tenant.admin)
+        assert [a.name for a in qs.all()] == ["B1"]
+    with tenant_context(tenant):
+        assert [a.name for a in qs.all()] == ["A1"]
 
 
 def test_queries_see_only_the_current_tenant(tenant, other_tenant):

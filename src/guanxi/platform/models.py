@@ -17,6 +17,31 @@ from django.utils.translation import gettext_lazy as _
 from . import context
 
 
+@models.ForeignKey.register_lookup
+class CurrentTenantLookup(models.Lookup):
+    """``tenant__guanxi_current=True``: the tenant in context, looked up when the SQL is compiled.
+
+    Resolving the tenant at execution rather than when the queryset is built lets
+    querysets exist before a request (e.g. form field choices declared on a class) while
+    still failing closed: running one with no tenant in context raises ``TenantNotSet``.
+    """
+
+    lookup_name = "guanxi_current"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs_sql, lhs_params = self.process_lhs(compiler, connection)
+        tenant_id = context.current_tenant_id()
+        if tenant_id is not None:
+            return f"{lhs_sql} = %s", [*lhs_params, tenant_id]
+        if context.all_tenants_active():
+            return "1 = 1", []
+        raise context.TenantNotSet(
+            f"{self.lhs.target.model._meta.label} was queried with no tenant in context; "
+            "use tenant_context() or, for platform code, all_tenants_scope()."
+        )
+
+
 class TenantQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
@@ -26,21 +51,12 @@ class TenantQuerySet(models.QuerySet):
 
 
 class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
-    """Scopes every query to the tenant in context; fails closed without one."""
+    """Scopes every query to the tenant in context; running one without a tenant raises."""
 
     use_in_migrations = False
 
     def get_queryset(self):
-        qs = super().get_queryset()
-        tenant_id = context.current_tenant_id()
-        if tenant_id is not None:
-            return qs.filter(tenant_id=tenant_id)
-        if context.all_tenants_active():
-            return qs
-        raise context.TenantNotSet(
-            f"{self.model._meta.label} was queried with no tenant in context; "
-            "use tenant_context() or, for platform code, all_tenants_scope()."
-        )
+        return super().get_queryset().filter(tenant__guanxi_current=True)
 
 
 class TenantModel(models.Model):
