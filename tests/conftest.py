@@ -1,7 +1,7 @@
 import pytest
 
 from guanxi.platform.context import tenant_context
-from guanxi.platform.testing import PASSWORD, make_member, make_tenant
+from guanxi.platform.testing import make_member, make_tenant
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def rep(tenant):
 
 @pytest.fixture
 def admin_client(client, tenant):
-    client.login(username=tenant.admin.email, password=PASSWORD)
+    client.force_login(tenant.admin)
     return client
 
 
