@@ -5,6 +5,14 @@ from guanxi.platform.testing import make_member, make_tenant
 
 
 @pytest.fixture
+def client():
+    """Django's test client, asking for English pages unless a test says otherwise."""
+    from django.test import Client
+
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.fixture
 def tenant(db):
     return make_tenant("Acme 北京")
 
