@@ -8,7 +8,10 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit trail")
 
     def ready(self):
-        from guanxi.platform import registry
+        from guanxi.platform import navigation, registry
         from guanxi.platform.registry import Action
 
         registry.register_module(registry.Module("audit", _("Audit log"), (Action.VIEW, Action.EXPORT)))
+        navigation.register(
+            navigation.NavItem(_("Audit log"), "audit:log", "journal-text", section="admin", module="audit", order=90)
+        )

@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "audit"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.audit_log, name="log"),
+    path("history/<int:content_type_id>/<int:object_id>/", views.history, name="history"),
+]

@@ -99,7 +99,12 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "guanxi.platform.context_processors.guanxi",
             ],
-            "builtins": ["django.templatetags.i18n", "guanxi.platform.templatetags.guanxi"],
+            "builtins": [
+                "django.templatetags.i18n",
+                "django.templatetags.static",
+                "django.contrib.humanize.templatetags.humanize",
+                "guanxi.platform.templatetags.guanxi",
+            ],
         },
     }
 ]
@@ -146,6 +151,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))  # proxies whose X-Forwarded-For is trusted
 
 TASKS = {
     "default": {
@@ -217,6 +223,7 @@ PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "CN")
 # --- Static and media --------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [SRC_DIR / "static", ("vendor", BASE_DIR / "build" / "vendor")]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -8,7 +8,7 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
-        from guanxi.platform import registry
+        from guanxi.platform import navigation, registry
 
         from .models import Account, Contact
 
@@ -31,4 +31,22 @@ class CustomersConfig(AppConfig):
                 custom_fields=True,
                 tags=True,
             )
+        )
+        navigation.register(
+            navigation.NavItem(
+                _("Accounts"),
+                "customers:account_list",
+                "building",
+                section="customers",
+                module="customers.account",
+                order=20,
+            ),
+            navigation.NavItem(
+                _("Contacts"),
+                "customers:contact_list",
+                "person-lines-fill",
+                section="customers",
+                module="customers.contact",
+                order=21,
+            ),
         )

@@ -172,12 +172,32 @@ def records_assign_owner(*, entity_key: str, actor, queryset, owner) -> int:
     entity = registry.entity(entity_key)
     field = entity.owner_field
     qs = permissions.visible(actor, queryset, Action.ASSIGN) if actor is not None else queryset
-    rows = list(qs.exclude(**{f"{field}_id": owner.pk}).only("pk", f"{field}_id"))
+    rows = list(qs.exclude(**{f"{field}_id": owner.pk}).select_related(None))
     if not rows:
         return 0
     items = [(obj, {field: [getattr(obj, f"{field}_id"), owner.pk]}) for obj in rows]
     entity.model._default_manager.filter(pk__in=[o.pk for o in rows]).update(**{field: owner})
     audit.record_many(AuditAction.UPDATE, items, note=_("Bulk owner change"))
+    return len(rows)
+
+
+@transaction.atomic
+def records_tag(*, entity_key: str, actor, queryset, tag, add: bool = True) -> int:
+    """Add ``tag`` to (or remove it from) the records of ``queryset`` the actor may edit; audited."""
+    entity = registry.entity(entity_key)
+    qs = permissions.visible(actor, queryset, Action.EDIT) if actor is not None else queryset
+    through = entity.model._meta.get_field("tags").remote_field.through
+    owner_fk = next(f.name for f in through._meta.fields if f.related_model is entity.model)
+    tagged = set(through.objects.filter(**{f"{owner_fk}__in": qs, "tag": tag}).values_list(f"{owner_fk}_id", flat=True))
+    rows = [obj for obj in qs.select_related(None) if (obj.pk in tagged) != add]
+    if not rows:
+        return 0
+    if add:
+        through.objects.bulk_create([through(**{owner_fk: obj, "tag": tag}) for obj in rows], ignore_conflicts=True)
+    else:
+        through.objects.filter(**{f"{owner_fk}__in": [o.pk for o in rows], "tag": tag}).delete()
+    change = [None, tag.name] if add else [tag.name, None]
+    audit.record_many(AuditAction.UPDATE, [(obj, {"tags": change}) for obj in rows], note=_("Bulk tag change"))
     return len(rows)
 
 
