@@ -58,6 +58,23 @@ def _custom_values(entity: registry.Entity, values: dict, instance=None, *, part
     return custom_values_clean(entity_key=entity.key, values=values, existing=existing, partial=partial)
 
 
+def _validate(instance, entity, custom, *, partial: bool, run: bool) -> None:
+    """Custom fields and model validation together, so every error is reported at once."""
+    errors: dict = {}
+    if run:
+        try:
+            instance.custom = _custom_values(entity, custom, instance if partial else None, partial=partial)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    try:
+        instance.full_clean(exclude=["custom"] if errors else None)
+    except ValidationError as exc:
+        for key, messages in exc.message_dict.items():
+            errors.setdefault(key, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
 def _apply(instance, data: dict) -> dict[str, list]:
     m2m = {}
     for name, value in data.items():
@@ -111,9 +128,7 @@ def record_create(*, entity_key: str, actor, data: dict[str, Any]):
     if hasattr(instance, "created_by_id") and actor is not None:
         instance.created_by = actor
     m2m = _apply(instance, data)
-    if entity.custom_fields:
-        instance.custom = _custom_values(entity, custom or {}, partial=False)
-    instance.full_clean()
+    _validate(instance, entity, custom or {}, partial=False, run=entity.custom_fields)
     instance.save()
     changes = audit.diff({}, {k: v for k, v in audit.snapshot(instance).items() if v not in (None, "", False)})
     changes.update(_set_m2m(instance, m2m))
@@ -140,9 +155,7 @@ def record_update(*, entity_key: str, actor, instance, data: dict[str, Any], che
             raise ValidationError({entity.owner_field: _("You may not reassign this record.")})
     before = audit.snapshot(instance)
     m2m = _apply(instance, data)
-    if entity.custom_fields and custom is not None:
-        instance.custom = _custom_values(entity, custom, instance, partial=True)
-    instance.full_clean()
+    _validate(instance, entity, custom, partial=True, run=entity.custom_fields and custom is not None)
     after = audit.snapshot(instance)
     changes = audit.diff(before, after)
     if changes:
