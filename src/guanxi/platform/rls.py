@@ -51,3 +51,8 @@ def apply_policies(using: str = "default") -> list[str]:
 def on_post_migrate(sender, using="default", **kwargs):
     # All migrations have run before any post_migrate signal, so every table exists.
     apply_policies(using)
+    # The database cache (the default without Redis) needs its table; creating it here
+    # means `migrate` alone prepares a fresh installation.
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=0)
