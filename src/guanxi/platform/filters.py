@@ -140,16 +140,28 @@ class EntityFilterSet(django_filters.FilterSet):
         return queryset.filter(q)
 
     @property
+    def form(self):
+        form = super().form
+        if not getattr(form, "_gx_styled", False):
+            for bound_field in form:
+                widget = bound_field.field.widget
+                css = "form-select form-select-sm" if isinstance(widget, forms.Select) else "form-control form-control-sm"
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+            form._gx_styled = True
+        return form
+
+    @property
     def active_filters(self) -> list[tuple[str, str]]:
         """(label, value) of the filters in use, for the chips above the list."""
         if not self.is_bound or not hasattr(self.form, "cleaned_data"):
             return []
         chips = []
         for name, value in self.form.cleaned_data.items():
-            if value in (None, "", [], ()) or name == "q":
+            if name == "q" or not any(v.strip() for v in self.data.getlist(name) if isinstance(v, str)):
                 continue
             label = self.filters[name].label if name in self.filters else name
-            if hasattr(value, "__iter__") and not isinstance(value, str):
-                value = ", ".join(str(v) for v in value)
+            choices = dict(getattr(self.form.fields[name], "choices", None) or [])
+            items = value if hasattr(value, "__iter__") and not isinstance(value, str) else [value]
+            value = ", ".join(str(choices.get(v, choices.get(str(v), v))) for v in items)
             chips.append((name, f"{label}: {value}"))
         return chips
