@@ -147,6 +147,8 @@ class EntityForm(forms.ModelForm):
     def _scope_choices(self, name: str, form_field: forms.ModelChoiceField) -> None:
         from guanxi.org.selectors import member_users
 
+        if form_field.queryset is None:
+            return  # the form sets its own choices
         model = form_field.queryset.model
         if name == self.owner_field or model._meta.label == "identity.User":
             form_field.queryset = member_users()
