@@ -13,6 +13,10 @@ ROUTERS = [
     ("/activities", "guanxi.activities.api"),
     ("/", "guanxi.customization.api"),
     ("/", "guanxi.org.api"),
+    ("/", "guanxi.identity.api"),
+    ("/imports", "guanxi.imports.api"),
+    ("/exports", "guanxi.exports.api"),
+    ("/duplicates", "guanxi.dedupe.api"),
 ]
 
 for prefix, module in ROUTERS:

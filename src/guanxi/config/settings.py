@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.activities",
     "guanxi.search",
+    "guanxi.imports",
+    "guanxi.exports",
+    "guanxi.dedupe",
     "guanxi.demo",
 ]
 

@@ -25,6 +25,9 @@ urlpatterns = [
     path("customers/", include("guanxi.customers.urls")),
     path("activities/", include("guanxi.activities.urls")),
     path("search/", include("guanxi.search.urls")),
+    path("imports/", include("guanxi.imports.urls")),
+    path("exports/", include("guanxi.exports.urls")),
+    path("duplicates/", include("guanxi.dedupe.urls")),
     path("api/v1/", api.urls),
 ]
 
