@@ -115,6 +115,8 @@ def role_save(*, actor, role: Role, grants: dict[tuple[str, str], str] | None = 
 
 @transaction.atomic
 def role_delete(*, actor, role: Role) -> None:
+    if role.is_builtin:
+        raise ValidationError(_("Built-in roles cannot be deleted; change their permissions instead."))
     if role.members.exists():
         raise ValidationError(_("This role is still given to people; take it away from them first."))
     audit.record(AuditAction.PERMISSION_CHANGE, role, note="role deleted")
@@ -193,3 +195,81 @@ def field_restriction_set(*, actor, module: str, field_name: str, grants: dict[i
         changes={"grants": [before or None, grants]},
         note="field restriction",
     )
+
+
+@transaction.atomic
+def record_share_set(*, actor, obj, user=None, team=None, unit=None, access="read") -> RecordShare:
+    """Share ``obj`` with a grantee, or change the access of the grantee's existing share."""
+    permissions.require_can(actor, Action.EDIT, obj)
+    existing = RecordShare.objects.filter(
+        content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk, user=user, team=team, unit=unit
+    ).first()
+    if existing is None:
+        return record_share_create(actor=actor, obj=obj, user=user, team=team, unit=unit, access=access)
+    if existing.access != access:
+        before = existing.access
+        existing.access = access
+        existing.full_clean()
+        existing.save(update_fields=["access"])
+        audit.record(
+            AuditAction.SHARE, obj, changes={"access": [before, access]}, note=f"share with {existing.grantee}"[:300]
+        )
+    return existing
+
+
+# --- reads for the settings pages and the share panel --------------------------------------------
+
+
+def roles_with_counts():
+    """Roles with ``member_count`` and ``grant_count`` (one query)."""
+    from django.db.models import Count
+
+    return Role.objects.annotate(
+        member_count=Count("members", distinct=True), grant_count=Count("permissions", distinct=True)
+    ).order_by("-is_builtin", "name")
+
+
+def role_grants(role: Role) -> dict[tuple[str, str], str]:
+    """{(module, action): scope} of a role."""
+    if role.pk is None:
+        return {}
+    return {(m, a): s for m, a, s in role.permissions.values_list("module", "action", "scope")}
+
+
+def sharing_rules_list():
+    return SharingRule.objects.select_related(
+        "business_line", "region", "owner_unit", "grantee_unit", "grantee_team", "grantee_role"
+    ).order_by("module", "name")
+
+
+def record_shares(obj):
+    """The explicit shares of one record, grantees loaded."""
+    return (
+        RecordShare.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk)
+        .select_related("user", "team", "unit", "created_by")
+        .order_by("created_at", "id")
+    )
+
+
+def restrictable_fields(entity_key: str) -> list[tuple[str, str]]:
+    """(name, label) of the fields of an entity that can be restricted: its editable
+    model fields, then ``custom.<key>`` for each of its custom field definitions."""
+    from guanxi.customization.services import definitions_for
+
+    entity = registry.entity(entity_key)
+    fields = [
+        (f.name, str(f.verbose_name))
+        for f in entity.model._meta.concrete_fields
+        if f.editable and not f.primary_key and f.name not in ("tenant", "custom")
+    ]
+    if entity.custom_fields:
+        fields += [(f"custom.{d.key}", d.label) for d in definitions_for(entity_key, active_only=False)]
+    return fields
+
+
+def field_restrictions(entity_key: str) -> dict[str, dict[int, bool]]:
+    """{field name: {role id: may edit}} of the restricted fields of an entity."""
+    result: dict[str, dict[int, bool]] = {}
+    for restricted in RestrictedField.objects.filter(module=entity_key).prefetch_related("grants"):
+        result[restricted.field_name] = {g.role_id: g.can_edit for g in restricted.grants.all()}
+    return result

@@ -318,3 +318,140 @@ def tags_get_or_create(names: list[str]) -> list[Tag]:
         Tag.objects.bulk_create(missing, ignore_conflicts=True)
         existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
     return [existing[n] for n in dict.fromkeys(names)]
+
+
+# --- administration (settings pages and API) ------------------------------------------------------
+
+
+def custom_field_next_position(entity_key: str) -> int:
+    """A position after the entity's last field (positions step by 10)."""
+    from django.db.models import Max
+
+    last = CustomFieldDefinition.objects.filter(entity=entity_key).aggregate(m=Max("position"))["m"]
+    return (last or 0) + 10
+
+
+@transaction.atomic
+def custom_field_move(*, actor, definition: CustomFieldDefinition, offset: int) -> CustomFieldDefinition:
+    """Move a field up (``offset`` < 0) or down among its entity's fields; renumbers 10, 20, …"""
+    from guanxi.audit import services as audit
+    from guanxi.audit.models import AuditAction
+
+    defs = list(CustomFieldDefinition.objects.filter(entity=definition.entity).order_by("position", "id"))
+    index = next(i for i, d in enumerate(defs) if d.pk == definition.pk)
+    target = max(0, min(len(defs) - 1, index + offset))
+    if target == index:
+        return definition
+    defs.insert(target, defs.pop(index))
+    before = definition.position
+    changed = []
+    for i, d in enumerate(defs):
+        if d.position != (i + 1) * 10:
+            d.position = (i + 1) * 10
+            changed.append(d)
+    CustomFieldDefinition.objects.bulk_update(changed, ["position"])
+    moved = next(d for d in defs if d.pk == definition.pk)
+    definition.position = moved.position
+    audit.record(AuditAction.UPDATE, definition, changes={"position": [before, definition.position]}, note="reordered")
+    _invalidate_definitions()
+    return definition
+
+
+@transaction.atomic
+def custom_field_delete(*, actor, definition: CustomFieldDefinition) -> int:
+    """Delete a field definition with the values stored under its key and its field restriction.
+
+    Returns how many records lost a value. (The settings pages deactivate fields instead,
+    which keeps the values; deleting is offered by the API.)
+    """
+    from guanxi.access.models import RestrictedField
+    from guanxi.audit import services as audit
+    from guanxi.platform import registry
+
+    cleared = 0
+    try:
+        entity = registry.entity(definition.entity)
+    except KeyError:
+        entity = None
+    if entity is not None and entity.custom_fields:
+        manager = entity.model._default_manager
+        rows = list(manager.filter(custom__has_key=definition.key).only("pk", "custom"))
+        for row in rows:
+            row.custom.pop(definition.key, None)
+        manager.bulk_update(rows, ["custom"], batch_size=500)
+        cleared = len(rows)
+    RestrictedField.objects.filter(module=definition.entity, field_name=f"custom.{definition.key}").delete()
+    before = audit.snapshot(definition)
+    audit.record_deleted(definition, before)
+    definition.delete()
+    _invalidate_definitions()
+    context.context_cache().pop("restricted_fields", None)
+    return cleared
+
+
+@transaction.atomic
+def tag_save(*, actor, tag: Tag) -> Tag:
+    """Create, rename or recolour a tag."""
+    from guanxi.audit import services as audit
+    from guanxi.audit.models import AuditAction
+
+    creating = tag.pk is None
+    before = {} if creating else audit.snapshot(Tag.objects.get(pk=tag.pk))
+    tag.name = (tag.name or "").strip()
+    tag.full_clean()
+    if Tag.objects.filter(name=tag.name).exclude(pk=tag.pk).exists():
+        raise ValidationError({"name": _("A tag with this name exists already.")})
+    tag.save()
+    changes = audit.diff(before, audit.snapshot(tag))
+    if changes or creating:
+        audit.record_change(AuditAction.CREATE if creating else AuditAction.UPDATE, tag, changes)
+    return tag
+
+
+@transaction.atomic
+def tag_delete(*, actor, tag: Tag) -> None:
+    """Delete a tag; records that had it simply lose it."""
+    from guanxi.audit import services as audit
+
+    audit.record_deleted(tag)
+    tag.delete()
+
+
+def tag_usage_counts() -> dict[int, int]:
+    """{tag id: number of tagged records} over every entity with tags (one query per entity)."""
+    from django.db.models import Count
+
+    from guanxi.platform import registry
+
+    counts: dict[int, int] = {}
+    for entity in registry.entities():
+        if not entity.tags:
+            continue
+        through = entity.model._meta.get_field("tags").remote_field.through
+        fk = next(f for f in through._meta.concrete_fields if f.is_relation and f.related_model is Tag)
+        rows = through.objects.order_by().values(fk.attname).annotate(n=Count("pk")).values_list(fk.attname, "n")
+        for tag_id, n in rows:
+            counts[tag_id] = counts.get(tag_id, 0) + n
+    return counts
+
+
+def custom_field_choices_clean(choices) -> list[dict]:
+    """Check and normalise choices [{"value", "label_en", "label_zh"}]: values non-empty, unique,
+    at most 60 characters. Raises ``ValidationError({"choices": [...]})``."""
+    rows, errors, seen = [], [], set()
+    for choice in choices or []:
+        if not isinstance(choice, dict):
+            errors.append(_("Each choice is an object with value, label_en and label_zh."))
+            continue
+        row = {k: str(choice.get(k) or "").strip() for k in ("value", "label_en", "label_zh")}
+        if not row["value"]:
+            errors.append(_("Every choice needs a value."))
+        elif row["value"] in seen:
+            errors.append(_("The value “%(v)s” is used twice.") % {"v": row["value"]})
+        elif len(row["value"]) > 60:
+            errors.append(_("Values have at most 60 characters."))
+        seen.add(row["value"])
+        rows.append(row)
+    if errors:
+        raise ValidationError({"choices": list(dict.fromkeys(errors))})
+    return rows

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import smtplib
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -13,6 +16,8 @@ from guanxi.identity.models import User
 from guanxi.platform import context
 
 from .models import BusinessLine, Member, OrgUnit, Team
+
+logger = logging.getLogger(__name__)
 
 
 def _audit_save(obj, before: dict, creating: bool, action=None):
@@ -179,3 +184,108 @@ def member_update(*, actor, member: Member, data: dict) -> Member:
         audit.record(AuditAction.PERMISSION_CHANGE, member, changes=changes)
     permissions.invalidate()
     return member
+
+
+# --- administration (settings pages, operator pages) -------------------------------------------
+
+
+def set_password_email_send(*, user: User, tenant, domain: str, use_https: bool = True, inviter=None) -> None:
+    """Email ``user`` a one-time link to choose a password (the password-reset token).
+
+    Used when a person is invited to a tenant and has no password yet. The link is the
+    regular ``identity:password_reset_confirm`` page, so it expires like a reset link and
+    stops working once a password is set.
+    """
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import EmailMultiAlternatives
+    from django.template import loader
+    from django.utils import translation
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    ctx = {
+        "user": user,
+        "tenant": tenant,
+        "inviter": inviter,
+        "domain": domain,
+        "protocol": "https" if use_https else "http",
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
+    with translation.override(user.language or getattr(tenant, "default_language", None) or None):
+        subject = "".join(loader.render_to_string("org/email/invite_subject.txt", ctx).splitlines())
+        body = loader.render_to_string("org/email/invite.txt", ctx)
+        html = loader.render_to_string("org/email/invite.html", ctx)
+    message = EmailMultiAlternatives(subject, body, to=[user.email])
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def member_invite(
+    *,
+    actor,
+    email: str,
+    full_name: str,
+    domain: str,
+    use_https: bool = True,
+    unit=None,
+    manager=None,
+    roles=(),
+    business_lines=(),
+    teams=(),
+    title: str = "",
+    is_admin: bool = False,
+) -> tuple[Member, str]:
+    """Add a person (``member_add``) and, if they have no password yet, email them a set-password link.
+
+    Returns the member and what happened to the email: ``"sent"``, ``"failed"`` (the mail
+    server refused; the membership stands, the person can use "forgot password") or
+    ``"not_needed"`` (an existing user who already has a password). The email goes out
+    after the membership is committed.
+    """
+    member = member_add(
+        actor=actor,
+        email=email,
+        full_name=full_name,
+        unit=unit,
+        manager=manager,
+        roles=roles,
+        business_lines=business_lines,
+        teams=teams,
+        title=title,
+        is_admin=is_admin,
+    )
+    if member.user.has_usable_password():
+        return member, "not_needed"
+    try:
+        set_password_email_send(
+            user=member.user, tenant=context.require_tenant(), domain=domain, use_https=use_https, inviter=actor
+        )
+    except (OSError, smtplib.SMTPException):
+        logger.exception("Could not send the invitation email to user %s", member.user_id)
+        return member, "failed"
+    return member, "sent"
+
+
+@transaction.atomic
+def member_deactivate(*, actor, member: Member) -> Member:
+    """Take away a person's access to the tenant (their records and history stay)."""
+    if actor is not None and member.user_id == actor.pk:
+        raise ValidationError(_("You cannot deactivate yourself."))
+    return member_update(actor=actor, member=member, data={"is_active": False})
+
+
+@transaction.atomic
+def business_line_delete(*, actor, line: BusinessLine) -> None:
+    """Delete a business line; records and people that had it simply lose it."""
+    audit.record_deleted(line)
+    line.delete()
+    permissions.invalidate()
+
+
+@transaction.atomic
+def team_delete(*, actor, team: Team) -> None:
+    """Delete a team; its shares and sharing rules go with it."""
+    audit.record_deleted(team)
+    team.delete()
+    permissions.invalidate()

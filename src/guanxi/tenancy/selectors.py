@@ -55,3 +55,52 @@ def tenant_usage() -> list[dict]:
         {"tenant": t, **{label: counts[label].get(t.pk, 0) for label in counts}, "last_activity": last.get(t.pk)}
         for t in tenants
     ]
+
+
+# Audit actions an operator may see for a tenant: administration, not customer data.
+OPERATOR_AUDIT_ACTIONS = (
+    "tenant",
+    "permission_change",
+    "login",
+    "logout",
+    "login_failed",
+    "locked_out",
+    "password_change",
+    "token",
+)
+
+
+def tenant_overview(tenant: Tenant, *, audit_limit: int = 50) -> dict:
+    """What an operator sees about one tenant: usage figures, its people (read-only) and its
+    recent administrative audit entries. No customer records, no field values."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import Max
+
+    from guanxi.activities.models import Activity
+    from guanxi.audit.models import AuditEntry
+    from guanxi.customers.models import Account, Contact
+    from guanxi.org.models import Member
+    from guanxi.platform import registry
+    from guanxi.platform.context import tenant_context
+
+    with tenant_context(tenant):
+        usage = {
+            "members": Member.objects.count(),
+            "active_members": Member.objects.filter(is_active=True).count(),
+            "accounts": Account.objects.count(),
+            "contacts": Contact.objects.count(),
+            "activities": Activity.objects.count(),
+            "last_activity": AuditEntry.objects.aggregate(m=Max("at"))["m"],
+        }
+        members = list(
+            Member.objects.select_related("user", "unit").prefetch_related("roles").order_by("user__full_name")
+        )
+        record_types = [e.model for e in registry.entities()]
+        record_cts = [ct.pk for ct in ContentType.objects.get_for_models(*record_types).values()]
+        audit_entries = list(
+            AuditEntry.objects.filter(action__in=OPERATOR_AUDIT_ACTIONS)
+            .exclude(content_type_id__in=record_cts)
+            .select_related("content_type")
+            .order_by("-at", "-id")[:audit_limit]
+        )
+    return {"usage": usage, "members": members, "audit_entries": audit_entries}

@@ -77,3 +77,27 @@ def tenant_reactivate(*, actor, tenant: Tenant) -> Tenant:
     with tenant_context(tenant, actor=actor):
         audit.record(AuditAction.TENANT, tenant, note="reactivated")
     return tenant
+
+
+def tenant_create_with_invite(*, actor, domain: str, use_https: bool = True, **fields) -> tuple[Tenant, str]:
+    """``tenant_create`` (no password given), then email the first administrator a link to
+    choose a password if they are new to Guanxi. Returns the tenant and ``"sent"``,
+    ``"failed"`` or ``"not_needed"`` (an existing user who already has a password)."""
+    import logging
+    import smtplib
+
+    from guanxi.org.models import Member
+    from guanxi.org.services import set_password_email_send
+
+    fields.pop("admin_password", None)
+    tenant = tenant_create(actor=actor, **fields)
+    with tenant_context(tenant, actor=actor):
+        admin = Member.objects.select_related("user").get(user__email=fields["admin_email"].strip().lower()).user
+    if admin.has_usable_password():
+        return tenant, "not_needed"
+    try:
+        set_password_email_send(user=admin, tenant=tenant, domain=domain, use_https=use_https, inviter=None)
+    except (OSError, smtplib.SMTPException):
+        logging.getLogger(__name__).exception("Could not send the invitation email to user %s", admin.pk)
+        return tenant, "failed"
+    return tenant, "sent"
