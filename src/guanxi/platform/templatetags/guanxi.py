@@ -9,6 +9,7 @@ register = template.Library()
 
 SECTION_LABELS = {
     "customers": _("Customers"),
+    "sales": _("Sales"),
     "work": _("Work"),
     "admin": _("Administration"),
     "platform": _("Platform"),
