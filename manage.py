@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "src"))
 
-from guanxi.manage import main  # noqa: E402
+from guanxi.manage import main
 
 if __name__ == "__main__":
     main()

@@ -24,5 +24,8 @@ for (const [from, to] of Object.entries(files)) {
   if (!existsSync(src)) throw new Error(`missing ${src}: run npm ci first`);
   mkdirSync(dirname(join(out, to)), { recursive: true });
   cpSync(src, join(out, to), { recursive: true });
+  // Source maps travel with their files: the files name them, and collectstatic's manifest
+  // storage refuses to hash a file whose referenced map is missing.
+  if (existsSync(`${src}.map`)) cpSync(`${src}.map`, join(out, `${to}.map`));
 }
 console.log(`front-end libraries copied to ${out}`);

@@ -14,15 +14,19 @@ from .models import ApiToken, User, hash_token
 
 @transaction.atomic
 def user_profile_update(*, user: User, data: dict) -> User:
-    before = audit.snapshot(user)
+    # Work on the stored row: a bound ModelForm has already copied the new values onto ``user``
+    # (so its own snapshot would show no change), and request.user is a lazy proxy.
+    stored = User.objects.get(pk=user.pk)
+    before = audit.snapshot(stored)
     for name, value in data.items():
+        setattr(stored, name, value)
         setattr(user, name, value)
-    user.full_clean(exclude=["password"])
-    user.save()
-    changes = audit.diff(before, audit.snapshot(user))
+    stored.full_clean(exclude=["password"])
+    stored.save()
+    changes = audit.diff(before, audit.snapshot(stored))
     if changes and context.current_tenant_id():
-        audit.record_change(AuditAction.UPDATE, user, changes)
-    return user
+        audit.record_change(AuditAction.UPDATE, stored, changes)
+    return stored
 
 
 @transaction.atomic

@@ -93,6 +93,12 @@ class PerTokenThrottle(SimpleRateThrottle):
         self.rate = settings.API_RATE_LIMIT
         self.num_requests, self.duration = self.parse_rate(self.rate)
 
+    def allow_request(self, request) -> bool:
+        if self.rate != settings.API_RATE_LIMIT:  # follow a changed setting (tests override it)
+            self.rate = settings.API_RATE_LIMIT
+            self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
     def get_cache_key(self, request):
         token = getattr(request, "api_token", None)
         if token is not None:
