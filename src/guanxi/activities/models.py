@@ -8,6 +8,14 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.platform.models import OwnedModel, TenantModel
 
+KIND_ICONS = {
+    "note": "journal-text",
+    "call": "telephone",
+    "meeting": "people",
+    "task": "check2-square",
+    "email": "envelope",
+}
+
 
 class Activity(OwnedModel):
     """One item of a customer's timeline. The owner is the person responsible for it."""
@@ -93,10 +101,19 @@ class Activity(OwnedModel):
             models.Index(fields=["tenant", "-starts_at", "-id"]),
             models.Index(fields=["tenant", "kind", "-starts_at"]),
             models.Index(fields=["tenant", "status", "reminder_at"]),
+            models.Index(fields=["tenant", "created_by", "-created_at"]),
         ]
 
     def __str__(self):
         return self.subject
+
+    @property
+    def icon(self) -> str:
+        return KIND_ICONS.get(self.kind, "circle")
+
+    @property
+    def is_planned(self) -> bool:
+        return self.status == self.Status.PLANNED
 
     def get_absolute_url(self):
         from django.urls import reverse
