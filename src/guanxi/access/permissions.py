@@ -305,9 +305,10 @@ def scope_q(user, model, action: str = Action.VIEW) -> Q | None:
     for rule in p.rules:
         if rule.module == entity.key and rule.access in levels:
             parts.append(_rule_part(rule, entity))
-    for fk in entity.inherit_visibility:
+    # Seeing a parent lets you see its timeline items; changing them needs your own rights.
+    for fk in entity.inherit_visibility if action in (Action.VIEW, Action.EXPORT) else ():
         parent_model = entity.model._meta.get_field(fk).related_model
-        parent_q = scope_q(p, parent_model, Action.VIEW if action == Action.EXPORT else action)
+        parent_q = scope_q(p, parent_model, Action.VIEW)
         if parent_q is None:
             parts.append(Q(**{f"{fk}__isnull": False}))
         else:
