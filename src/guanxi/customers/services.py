@@ -257,3 +257,11 @@ def contact_unlink_account(*, actor, link: AccountContact) -> None:
     if link.contact.account_id == link.account_id:
         Contact.objects.filter(pk=link.contact_id).update(account=None)
     link.delete()
+
+
+# --- public helpers for bulk writers (guanxi.customers.bulk: imports) ---------------------------
+
+
+def clean_contact_points(emails: Iterable, phones: Iterable) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The validation and normalisation of a contact's (value, label) emails and phones."""
+    return _clean_points(emails, phones)
