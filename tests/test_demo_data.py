@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 
 from guanxi.activities.models import Activity
 from guanxi.customers.models import Account, AccountContact, Contact, ContactPoint, LifecycleChange, compose_name
@@ -101,6 +101,9 @@ def test_seed_demo_creates_the_demo_company_and_is_idempotent(django_assert_max_
         counts = (Account.objects.count(), Contact.objects.count(), Activity.objects.count())
         custom = Account.objects.exclude(custom={}).count()
         assert custom > 20
+        # Back-dated like real records, not all stamped with the moment of seeding.
+        assert Account.objects.values("updated_at").distinct().count() > 150
+        assert not Account.objects.filter(updated_at__lt=F("lifecycle_changed_at")).exists()
     assert_points_match(tenant)
 
     # A second run changes nothing and only prints the logins.
@@ -161,6 +164,8 @@ def test_make_synthetic_tenant_creates_exact_counts_with_contact_points():
         assert linked.exists()
         assert all(c.account_id for c in linked)
         assert AccountContact.objects.count() == Contact.objects.exclude(account=None).count()
+        assert Contact.objects.filter(updated_at=F("created_at")).count() == 113
+        assert Account.objects.filter(updated_at=F("lifecycle_changed_at")).count() == 37
     assert_points_match(tenant)
 
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import datetime
 
+from django.db.models import F
+from django.db.models.functions import Coalesce
+
 from guanxi.activities.models import Activity
 from guanxi.customers.models import (
     Account,
@@ -61,6 +64,8 @@ class RowFactory:
         span = max((self.now - start).days, 0)
         day = (start + datetime.timedelta(days=self.r.randint(0, span))).astimezone(self.tz).date()
         moment = self.gen.business_time(day, self.tz)
+        if moment >= self.now:  # later today: take the day before
+            moment -= datetime.timedelta(days=1)
         return min(max(moment, start), self.now - datetime.timedelta(minutes=5))
 
     # --- accounts ---------------------------------------------------------------------------
@@ -135,12 +140,16 @@ class RowFactory:
         return points
 
     def _history(self, account: Account) -> list[LifecycleChange]:
-        """The stages the account went through, dated between its creation and now."""
+        """The stages the account went through, spread over office days between its creation and now."""
         path = STAGE_PATHS[account.lifecycle_stage]
-        moments = [account.created_at]
-        for _ in path[1:]:
-            moments.append(self.past(400, after=moments[-1] + datetime.timedelta(days=1)))
-        moments = sorted(moments)
+        start = account.created_at
+        span_days = max((self.now - start).days - 1, 0)
+        offsets = sorted(self.r.randint(1, span_days) for _ in path[1:]) if span_days else [0] * (len(path) - 1)
+        moments = [start]
+        for offset in offsets:
+            day = (start + datetime.timedelta(days=offset)).astimezone(self.tz).date()
+            moment = self.gen.business_time(day, self.tz)
+            moments.append(min(max(moment, moments[-1] + datetime.timedelta(minutes=15)), self.now))
         account.lifecycle_changed_at = moments[-1]
         changes = []
         previous = ""
@@ -294,3 +303,21 @@ class RowFactory:
             if activity.reminder_at < self.now:
                 activity.reminded_at = activity.reminder_at  # no flood of stale reminders on first start
         return activity
+
+
+def backdate(accounts=(), contacts=(), activities=()) -> None:
+    """Give bulk-created rows a realistic ``updated_at`` (``auto_now`` stamped them all "now").
+
+    Accounts: when their stage last changed; contacts: when created; activities: when done,
+    else when created. One UPDATE per table, by primary key.
+    """
+    if accounts:
+        Account.objects.filter(pk__in=[a.pk for a in accounts]).update(updated_at=F("lifecycle_changed_at"))
+    if contacts:
+        Contact.objects.filter(pk__in=[c.pk for c in contacts]).update(updated_at=F("created_at"))
+    if activities:
+        ids = [a.pk for a in activities]
+        Activity.objects.filter(pk__in=ids, status=Activity.Status.PLANNED).update(updated_at=F("created_at"))
+        Activity.objects.filter(pk__in=ids).exclude(status=Activity.Status.PLANNED).update(
+            updated_at=Coalesce("completed_at", "starts_at")
+        )

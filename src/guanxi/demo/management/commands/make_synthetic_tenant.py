@@ -33,7 +33,7 @@ from guanxi.tenancy.models import Tenant
 from guanxi.tenancy.services import tenant_create
 
 from ...generators import DataGenerator
-from ...rows import RowFactory
+from ...rows import RowFactory, backdate
 
 PASSWORD = "guanxi-demo-2026"
 REGIONS = {
@@ -202,6 +202,7 @@ class Command(BaseCommand):
                         )
                     )
                 Activity.objects.bulk_create(activities, batch_size=batch)
+                backdate(accounts, contacts, activities)
 
             done["accounts"] += len(accounts)
             done["contacts"] += len(contacts)

@@ -43,7 +43,7 @@ from guanxi.tenancy.models import Tenant
 from guanxi.tenancy.services import tenant_create
 
 from ...generators import DataGenerator
-from ...rows import RowFactory
+from ...rows import RowFactory, backdate
 
 SLUG = "huaxin"
 TENANT_NAME = "华信科技 Huaxin Technology"
@@ -405,7 +405,7 @@ class Command(BaseCommand):
         Contact.objects.bulk_create(contacts, batch_size=1000)
         ContactPoint.objects.bulk_create(contact_points, batch_size=2000)
         # A few people are linked to a second organisation (consultants, partners).
-        seen = {(link.account_id, link.contact_id) for link in links}
+        seen = {(link.account.pk, link.contact.pk) for link in links}
         for c in r.sample(range(len(contacts) - len(leads)), 30):
             i = r.choice(org_indexes)
             if (accounts[i].pk, contacts[c].pk) not in seen:
@@ -444,6 +444,20 @@ class Command(BaseCommand):
                 if activity.contact is not None:
                     participants.append(ActivityParticipant(activity=activity, contact=activity.contact))
         ActivityParticipant.objects.bulk_create(participants, batch_size=2000)
+        backdate(accounts, contacts, activities)
+        # An account was last touched by its latest finished activity, if that came after its stage change.
+        last_done = {}
+        for activity in activities:
+            if activity.account_id and activity.status == Activity.Status.DONE and activity.starts_at <= now:
+                last_done[activity.account_id] = max(
+                    last_done.get(activity.account_id, activity.starts_at), activity.starts_at
+                )
+        touched = []
+        for account in accounts:
+            if account.pk in last_done and last_done[account.pk] > account.lifecycle_changed_at:
+                account.updated_at = last_done[account.pk]
+                touched.append(account)
+        Account.objects.bulk_update(touched, ["updated_at"], batch_size=1000)
 
         counts = {
             "accounts": len(accounts),
