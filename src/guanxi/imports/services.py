@@ -276,7 +276,7 @@ def mapping_save(*, actor, job: ImportJob, name: str) -> SavedMapping:
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("Give the mapping a name.")})
-    columns = {t.norm(job.header[int(i)]): key for i, key in job.mapping.items() if int(i) < len(job.header)}
+    columns = {t.norm(header): job.mapping.get(str(i), "") for i, header in enumerate(job.header)}
     saved, _created = SavedMapping.objects.update_or_create(
         entity=job.entity, name=name[:80], defaults={"columns": columns, "options": job.options, "created_by": actor}
     )

@@ -174,7 +174,7 @@ def guess_mapping(header: list[str], targets: list[Target], saved: dict[str, str
     used: set[str] = set()
     for i, column in enumerate(header):
         key = t.norm(column)
-        target_key = (saved or {}).get(key) or names.get(key)
+        target_key = saved[key] if saved and key in saved else names.get(key)  # "" in a saved mapping: unmapped
         if not target_key or target_key not in by_key:
             continue
         if target_key in used and not by_key[target_key].multi:
