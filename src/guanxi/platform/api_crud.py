@@ -125,8 +125,14 @@ class EntityApi:
         def load(request, pk, action=Action.VIEW):
             return permissions.get_for(request.user, api.queryset(), pk, action)
 
-        @router.get("", response=Page, exclude_unset=True, summary=f"List {tag}", operation_id=f"{slug}_list",
-                    url_name=f"{slug}_list")
+        @router.get(
+            "",
+            response=Page,
+            exclude_unset=True,
+            summary=f"List {tag}",
+            operation_id=f"{slug}_list",
+            url_name=f"{slug}_list",
+        )
         def list_records(
             request: HttpRequest, sort: str = api.default_sort, cursor: str | None = None, limit: int = 50
         ):
@@ -149,28 +155,43 @@ class EntityApi:
                 serialize=lambda obj: api.serialize(obj, access),
             )
 
-        @router.get("/{int:pk}", response=out_schema, exclude_unset=True, summary=f"Get one of {tag}",
-                    operation_id=f"{slug}_get", url_name=f"{slug}_detail")
+        @router.get(
+            "/{int:pk}",
+            response=out_schema,
+            exclude_unset=True,
+            summary=f"Get one of {tag}",
+            operation_id=f"{slug}_get",
+            url_name=f"{slug}_detail",
+        )
         def get_record(request: HttpRequest, pk: int):
             return api.serialize(load(request, pk), permissions.field_access(request.user, key))
 
-        @router.post("", response={201: out_schema}, exclude_unset=True, summary=f"Create in {tag}",
-                     operation_id=f"{slug}_create")
+        @router.post(
+            "",
+            response={201: out_schema},
+            exclude_unset=True,
+            summary=f"Create in {tag}",
+            operation_id=f"{slug}_create",
+        )
         def create_record(request: HttpRequest, payload: in_schema):  # type: ignore[valid-type]
             data, tags = api.to_service_data(request, payload, partial=False)
             obj = api.create(request.user, data, tags)
             return Status(201, api.serialize(load(request, obj.pk), permissions.field_access(request.user, key)))
 
-        @router.patch("/{int:pk}", response=out_schema, exclude_unset=True, summary=f"Change one of {tag}",
-                      operation_id=f"{slug}_update")
+        @router.patch(
+            "/{int:pk}",
+            response=out_schema,
+            exclude_unset=True,
+            summary=f"Change one of {tag}",
+            operation_id=f"{slug}_update",
+        )
         def update_record(request: HttpRequest, pk: int, payload: patch_schema):  # type: ignore[valid-type]
             obj = load(request, pk, Action.EDIT)
             data, tags = api.to_service_data(request, payload, partial=True)
             api.update(request.user, obj, data, tags)
             return api.serialize(load(request, pk), permissions.field_access(request.user, key))
 
-        @router.delete("/{int:pk}", response={204: None}, summary=f"Delete one of {tag}",
-                       operation_id=f"{slug}_delete")
+        @router.delete("/{int:pk}", response={204: None}, summary=f"Delete one of {tag}", operation_id=f"{slug}_delete")
         def delete_record(request: HttpRequest, pk: int):
             obj = load(request, pk, Action.DELETE)
             api.delete(request.user, obj)

@@ -145,7 +145,9 @@ class EntityFilterSet(django_filters.FilterSet):
         if not getattr(form, "_gx_styled", False):
             for bound_field in form:
                 widget = bound_field.field.widget
-                css = "form-select form-select-sm" if isinstance(widget, forms.Select) else "form-control form-control-sm"
+                css = (
+                    "form-select form-select-sm" if isinstance(widget, forms.Select) else "form-control form-control-sm"
+                )
                 widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
             form._gx_styled = True
         return form
