@@ -12,6 +12,7 @@ from django.utils.crypto import get_random_string
 
 from guanxi.identity.services import api_token_create, api_token_revoke
 from guanxi.org.models import Member
+from guanxi.org.services import member_deactivate
 from guanxi.platform.context import tenant_context
 from guanxi.platform.testing import make_member
 from guanxi.tenancy.services import tenant_suspend
@@ -124,12 +125,12 @@ def test_calendar_token_cannot_use_the_api(client, tenant, rep):
 def test_token_of_a_user_removed_from_the_tenant_is_401(client, tenant, rep, how):
     _token, secret = make_token(tenant, rep)
     assert client.get(ME, **bearer(secret)).status_code == 200
-    with tenant_context(tenant):
-        members = Member.objects.filter(user=rep)
+    with tenant_context(tenant, actor=tenant.admin):
+        member = Member.objects.get(user=rep)
         if how == "deactivated":
-            members.update(is_active=False)
+            member_deactivate(actor=tenant.admin, member=member)
         else:
-            members.delete()
+            member.delete()
     assert_problem(client.get(ME, **bearer(secret)), 401)
 
 
