@@ -522,9 +522,8 @@ def test_user_without_import_permission_gets_403(tenant, rep, client):
         "/api/v1/imports", {"entity": "customers.contact", "file": upload("contacts_gbk.csv")}, format="multipart"
     )
     assert response.status_code == 403
-    with tenant_context(tenant, actor=rep):
-        with pytest.raises(PermissionDenied):
-            services.job_create(actor=rep, entity="customers.contact", upload=upload("contacts_gbk.csv"))
+    with tenant_context(tenant, actor=rep), pytest.raises(PermissionDenied):
+        services.job_create(actor=rep, entity="customers.contact", upload=upload("contacts_gbk.csv"))
 
 
 def test_updates_only_touch_records_the_user_may_edit(tenant, existing):
@@ -768,3 +767,10 @@ def test_reading_the_file_again_with_another_encoding(tenant):
 )
 def test_encoding_detection(content, encoding):
     assert readers.detect_encoding(io.BytesIO(content)) == encoding
+
+
+def test_encoding_detection_samples_the_whole_file():
+    rows = "".join(f"客户{i},公司{i}\n" for i in range(60000)).encode()
+    assert readers.detect_encoding(io.BytesIO(b"name,company\n" + rows)) == "utf-8"
+    late = b"name,company\n" + b"a,b\n" * 200000 + "王伟,公司\n".encode("gbk")
+    assert readers.detect_encoding(io.BytesIO(late)) == "gb18030"

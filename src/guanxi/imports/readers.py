@@ -94,23 +94,22 @@ def _samples(f) -> list[bytes]:
     return blocks
 
 
-def _decodes(blocks: list[bytes], encoding: str, *, first_is_start: bool = True) -> str | None:
-    """Decoded text of the blocks if every one decodes (ragged block edges tolerated), else None."""
+def _decodes(blocks: list[bytes], encoding: str) -> str | None:
+    """Decoded text of the blocks if every one decodes, else None.
+
+    Blocks after the first start at an arbitrary byte, perhaps inside a multi-byte
+    character: up to three leading bytes may be dropped to find a character boundary.
+    """
     parts = []
     for i, block in enumerate(blocks):
-        if i > 0:
-            block = block[4:]  # may start inside a multi-byte character
-        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-        try:
-            parts.append(decoder.decode(block, final=False))
-        except UnicodeDecodeError as exc:
-            if i > 0 and exc.start < 4:
-                try:
-                    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-                    parts.append(decoder.decode(block[exc.start + 1 :], final=False))
-                    continue
-                except UnicodeDecodeError:
-                    return None
+        for skip in range(4 if i else 1):
+            decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+            try:
+                parts.append(decoder.decode(block[skip:], final=False))
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
             return None
     return "\n".join(parts)
 
