@@ -1,4 +1,4 @@
-from django.urls import path  # noqa: F401
+"""Exports have no pages of their own: every entity list has ``<entity>_export`` (see ``EntityViews.urls``)."""
 
 app_name = "exports"
 

@@ -196,6 +196,21 @@ class EntityForm(forms.ModelForm):
 # --- the view set ------------------------------------------------------------------------------
 
 
+@dataclass
+class ListQuery:
+    """What a list request asks for (shared by the list page and exports)."""
+
+    params: QueryDict
+    saved: SavedView | None
+    filterset: object
+    valid: bool
+    queryset: object  # filtered and permission-scoped
+    columns: list[Column]  # every column the user may see
+    chosen: list[str]
+    shown: list[Column]
+    sort: str
+
+
 class EntityViews:
     """All pages of one entity. Subclasses set the attributes and the four service hooks."""
 
@@ -260,9 +275,9 @@ class EntityViews:
         return columns
 
     # --- list --------------------------------------------------------------------------------
-    def list_view(self, request):
-        permissions.require(request.user, self.entity_key, Action.VIEW)
-        params = request.GET.copy()
+    def list_query(self, request, action: str = Action.VIEW, params: QueryDict | None = None) -> ListQuery:
+        """The list as the user asked for it: saved view, filters, columns and sort, scoped for ``action``."""
+        params = (request.GET if params is None else params).copy()
         saved = None
         if params.get("view"):
             saved = SavedView.objects.filter(pk=_int(params.get("view")), entity=self.entity_key).first()
@@ -274,9 +289,10 @@ class EntityViews:
                 params = merged
             else:
                 saved = None
-        queryset = permissions.visible(request.user, self.list_queryset(request))
+        queryset = permissions.visible(request.user, self.list_queryset(request), action)
         filterset = self.filterset_class(params, queryset=queryset, request=request)
-        rows_qs = filterset.qs if filterset.is_valid() else queryset.none()
+        valid = filterset.is_valid()
+        rows_qs = filterset.qs if valid else queryset.none()
 
         columns = self.all_columns(request)
         by_key = {c.key: c for c in columns}
@@ -285,11 +301,45 @@ class EntityViews:
             chosen = [k for k in saved.columns if k in by_key]
         if not chosen:
             chosen = [c.key for c in columns if c.default]
-        shown = [by_key[k] for k in chosen]
         sortable = {c.sort for c in columns if c.sort}
         sort = params.get("sort") or self.default_sort
         if sort.lstrip("-") not in sortable:
             sort = self.default_sort
+        return ListQuery(
+            params=params,
+            saved=saved,
+            filterset=filterset,
+            valid=valid,
+            queryset=rows_qs,
+            columns=columns,
+            chosen=chosen,
+            shown=[by_key[k] for k in chosen],
+            sort=sort,
+        )
+
+    def export_rows(self, request, params: QueryDict | None = None) -> tuple:
+        """(queryset, columns, sort) of what the list shows, limited to the records the user may export."""
+        permissions.require(request.user, self.entity_key, Action.EXPORT)
+        query = self.list_query(request, Action.EXPORT, params)
+        if not query.valid:
+            raise ValidationError({k: [str(m) for m in v] for k, v in query.filterset.errors.items()})
+        return query.queryset, query.shown, query.sort
+
+    def export_formats(self) -> tuple:
+        from guanxi.exports.formats import formats_for
+
+        return formats_for(self.entity_key)
+
+    def export_view(self, request):
+        from guanxi.exports.views import entity_export
+
+        return entity_export(request, self)
+
+    def list_view(self, request):
+        permissions.require(request.user, self.entity_key, Action.VIEW)
+        query = self.list_query(request)
+        params, saved, filterset, rows_qs = query.params, query.saved, query.filterset, query.queryset
+        columns, chosen, shown, sort = query.columns, query.chosen, query.shown, query.sort
         per_page = _int(params.get("per_page")) or PAGE_SIZES[1]
         per_page = per_page if per_page in PAGE_SIZES else PAGE_SIZES[1]
         try:
@@ -350,6 +400,8 @@ class EntityViews:
             "can_delete": permissions.has_action(user, self.entity_key, Action.DELETE),
             "can_edit": permissions.has_action(user, self.entity_key, Action.EDIT),
             "can_export": permissions.has_action(user, self.entity_key, Action.EXPORT),
+            "export_url": self.url("export"),
+            "export_formats": self.export_formats(),
             "owner_choices": _owner_choices() if permissions.has_action(user, self.entity_key, Action.ASSIGN) else [],
             "tags": Tag.objects.order_by("name") if self.entity.tags and self.bulk_tags else [],
             "create_url": self.url("create"),
@@ -363,7 +415,15 @@ class EntityViews:
 
     # --- detail ------------------------------------------------------------------------------
     def detail_view(self, request, pk):
-        obj = permissions.get_for(request.user, self.detail_queryset(request), pk)
+        try:
+            obj = permissions.get_for(request.user, self.detail_queryset(request), pk)
+        except Http404:
+            from guanxi.dedupe.selectors import merged_into  # a merged record's old URL leads to the winner
+
+            winner_pk = merged_into(request.user, self.entity_key, pk)
+            if winner_pk is None:
+                raise
+            return HttpResponseRedirect(self.url("detail", winner_pk))
         user = request.user
         access = permissions.field_access(user, self.entity_key)
         definitions = custom.definitions_for(self.entity_key) if self.entity.custom_fields else []
@@ -566,16 +626,26 @@ class EntityViews:
     # --- urls ------------------------------------------------------------------------------
     def urls(self) -> list:
         p, n = self.url_prefix, self.name
+        _viewsets[self.entity_key] = self
         auth = login_required
         return [
             path(p, auth(self.list_view), name=f"{n}_list"),
             path(f"{p}new/", auth(self.create_view), name=f"{n}_create"),
             path(f"{p}bulk/", auth(require_POST(self.bulk_view)), name=f"{n}_bulk"),
             path(f"{p}views/", auth(require_POST(self.saved_view_view)), name=f"{n}_saved_view"),
+            path(f"{p}export/", auth(self.export_view), name=f"{n}_export"),
             path(f"{p}<int:pk>/", auth(self.detail_view), name=f"{n}_detail"),
             path(f"{p}<int:pk>/edit/", auth(self.edit_view), name=f"{n}_edit"),
             path(f"{p}<int:pk>/delete/", auth(self.delete_view), name=f"{n}_delete"),
         ]
+
+
+_viewsets: dict[str, EntityViews] = {}
+
+
+def entity_views(entity_key: str) -> EntityViews:
+    """The page set of an entity (registered when its URLs are built); KeyError if it has none."""
+    return _viewsets[entity_key]
 
 
 def _int(value) -> int | None:
