@@ -400,7 +400,7 @@ class EntityViews:
             "can_delete": permissions.has_action(user, self.entity_key, Action.DELETE),
             "can_edit": permissions.has_action(user, self.entity_key, Action.EDIT),
             "can_export": permissions.has_action(user, self.entity_key, Action.EXPORT),
-            "export_url": self.url("export"),
+            "export_url": _reverse_or_none(f"{self.entity.url_name}_export"),
             "export_formats": self.export_formats(),
             "owner_choices": _owner_choices() if permissions.has_action(user, self.entity_key, Action.ASSIGN) else [],
             "tags": Tag.objects.order_by("name") if self.entity.tags and self.bulk_tags else [],
@@ -646,6 +646,15 @@ _viewsets: dict[str, EntityViews] = {}
 def entity_views(entity_key: str) -> EntityViews:
     """The page set of an entity (registered when its URLs are built); KeyError if it has none."""
     return _viewsets[entity_key]
+
+
+def _reverse_or_none(name: str) -> str | None:
+    from django.urls import NoReverseMatch
+
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
 
 
 def _int(value) -> int | None:
