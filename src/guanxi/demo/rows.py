@@ -44,6 +44,7 @@ ORG_STAGE_WEIGHTS = {"prospect": 30, "opportunity": 25, "customer": 35, "churned
 CONSUMER_STAGE_WEIGHTS = {"prospect": 30, "customer": 15, "end_user": 50, "churned": 5}
 SOURCES = ["web", "referral", "trade_show", "campaign", "cold_call", "partner", "social"]
 CONSUMER_SOURCES = ["web", "social", "referral", "campaign"]
+ADDRESS_FIELDS = ("country", "province", "city", "district", "street", "postal_code")
 CONTACT_ROLES = ["decision_maker", "influencer", "buyer", "user", "technical", "finance"]
 
 
@@ -226,7 +227,7 @@ class RowFactory:
             created_by=owner,
             created_at=created_at or self.past(700),
             custom=custom or {},
-            **(self.gen.address(city) if company is None and r.random() < 0.5 else {}),
+            **self._contact_address(account, company, city),
         )
         if contact.consent_email or contact.consent_sms or contact.consent_phone:
             contact.consent_updated_at = contact.created_at
@@ -238,6 +239,14 @@ class RowFactory:
             for i, (v, lab) in enumerate(phones)
         ]
         return contact, points
+
+    def _contact_address(self, account: Account | None, company: Company | None, city) -> dict:
+        """Consumers live where their account says; half of the other private people have an address."""
+        if account is not None and account.kind == Account.Kind.INDIVIDUAL:
+            return {f: getattr(account, f) for f in ADDRESS_FIELDS}
+        if company is None and self.r.random() < 0.5:
+            return self.gen.address(city)
+        return {}
 
     def _birthday(self) -> datetime.date:
         return datetime.date(self.r.randint(1962, 2002), self.r.randint(1, 12), self.r.randint(1, 28))

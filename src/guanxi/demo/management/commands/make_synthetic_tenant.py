@@ -168,8 +168,8 @@ class Command(BaseCommand):
                         contacts_of.setdefault(i, []).append(contact)
                     else:
                         person = gen.person(r.random() < 0.75)
-                        region = "intl" if not person.chinese else r.choice(["north", "east", "south"])
-                        contact, pts = rows.contact(person, owner=r.choice(owners[region]))
+                        city = gen.chinese_city() if person.chinese else gen.western_city()
+                        contact, pts = rows.contact(person, owner=r.choice(owners[city.region]), city=city)
                     contacts.append(contact)
                     chinese_contacts.append(person.chinese)
                     points += pts

@@ -399,7 +399,8 @@ class Command(BaseCommand):
         leads = []
         while len(contacts) < CONTACTS:
             person = gen.person(r.random() < 0.8)
-            c = add_contact(person, owner=r.choice(lead_owners), created_at=rows.past(120))
+            city = gen.chinese_city() if person.chinese else gen.western_city()
+            c = add_contact(person, owner=r.choice(lead_owners), city=city, created_at=rows.past(120))
             leads.append(c)
 
         Contact.objects.bulk_create(contacts, batch_size=1000)
