@@ -196,6 +196,11 @@ def test_language_switch_is_stored_on_the_user_and_renders(client, tenant, rep, 
     with translation.override(language):
         assert translation.gettext("Reset password") in html
         assert translation.gettext("Guanxi CRM") in html
+    # Pages inside the app too (sidebar, top bar).
+    html = client.get(reverse("identity:profile"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert f'<html lang="{language}"' in html
+    with translation.override(language):
+        assert translation.gettext("Profile") in html
 
 
 def test_language_switch_without_signing_in_uses_the_cookie(client):
