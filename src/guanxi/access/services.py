@@ -19,6 +19,9 @@ from .models import RecordShare, RestrictedField, RestrictedFieldGrant, Role, Ro
 # Built-in roles every new tenant starts with: {module pattern: {action: scope}}.
 # Names are stored in English and translated when shown (gettext_noop marks them).
 RECORD_MODULES = ("customers.account", "customers.contact", "activities.activity")
+COMMERCE_MODULES = ("commerce.quote", "commerce.order")  # the sales roles work on these too
+# Products and price books have no owner: everyone reads the catalogue; admins (or roles given edit) manage it.
+CATALOG_VIEW = {"commerce.product": {Action.VIEW: Scope.TENANT}, "commerce.price_book": {Action.VIEW: Scope.TENANT}}
 BUILTIN_ROLES = {
     gettext_noop("Administrator"): {"*": dict.fromkeys(Action.ALL, Scope.TENANT)},
     gettext_noop("Sales manager"): {
@@ -31,8 +34,9 @@ BUILTIN_ROLES = {
             Action.EXPORT: Scope.UNIT,
             Action.ASSIGN: Scope.UNIT,
         }
-        for m in RECORD_MODULES
-    },
+        for m in RECORD_MODULES + COMMERCE_MODULES
+    }
+    | CATALOG_VIEW,
     gettext_noop("Sales representative"): {
         m: {
             Action.VIEW: Scope.TEAM,
@@ -41,11 +45,14 @@ BUILTIN_ROLES = {
             Action.DELETE: Scope.OWN,
             Action.EXPORT: Scope.OWN,
         }
-        for m in RECORD_MODULES
-    },
+        for m in RECORD_MODULES + COMMERCE_MODULES
+    }
+    | CATALOG_VIEW,
     gettext_noop("Service agent"): {
         m: {Action.VIEW: Scope.TENANT, Action.CREATE: Scope.OWN, Action.EDIT: Scope.OWN} for m in RECORD_MODULES
-    },
+    }
+    | {"commerce.order": {Action.VIEW: Scope.TENANT}}
+    | CATALOG_VIEW,
     gettext_noop("Marketer"): {
         m: {
             Action.VIEW: Scope.TENANT,
@@ -55,8 +62,10 @@ BUILTIN_ROLES = {
             Action.EXPORT: Scope.TENANT,
         }
         for m in RECORD_MODULES
-    },
-    gettext_noop("Read only"): {m: {Action.VIEW: Scope.TENANT} for m in RECORD_MODULES},
+    }
+    | CATALOG_VIEW,
+    gettext_noop("Read only"): {m: {Action.VIEW: Scope.TENANT} for m in RECORD_MODULES + COMMERCE_MODULES}
+    | CATALOG_VIEW,
 }
 
 

@@ -21,6 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, interval: float, once: bool, **options):
         from guanxi.activities.tasks import email_pending_notifications, send_due_reminders
+        from guanxi.commerce.tasks import expire_quotes
         from guanxi.dedupe.tasks import nightly_duplicate_scan
         from guanxi.imports.tasks import resume_stale_imports
 
@@ -28,7 +29,13 @@ class Command(BaseCommand):
         if not once:
             signal.signal(signal.SIGTERM, self._request_stop)
             signal.signal(signal.SIGINT, self._request_stop)
-        tasks = (send_due_reminders, email_pending_notifications, nightly_duplicate_scan, resume_stale_imports)
+        tasks = (
+            send_due_reminders,
+            email_pending_notifications,
+            nightly_duplicate_scan,
+            resume_stale_imports,
+            expire_quotes,
+        )
         interval = max(interval, 1.0)
         while True:
             started = time.monotonic()
