@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 from django.test import Client
-from django.urls import get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver
 
 from guanxi.commerce import services
 from guanxi.commerce.models import (
@@ -235,9 +235,16 @@ def tenant_a(db):
     return tenant
 
 
-def _commerce_routes():
-    from .test_cross_tenant import walk
+def _walk(patterns, prefix="", namespace=None):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from _walk(p.url_patterns, prefix + str(p.pattern), p.namespace or namespace)
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern), f"{namespace}:{p.name}" if namespace else p.name, p.pattern.converters
 
+
+def _commerce_routes():
+    walk = _walk
     for route, name, converters in walk(get_resolver().url_patterns):
         if not converters:
             continue

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         ('commerce', '0001_initial'),
         ('customers', '0002_search_indexes'),
         ('org', '0001_initial'),
-        ('sales', '0002_leads_lines_competitors'),
+        ('sales', '0001_initial'),
         ('tenancy', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
