@@ -19,6 +19,7 @@ from .models import RecordShare, RestrictedField, RestrictedFieldGrant, Role, Ro
 # Built-in roles every new tenant starts with: {module pattern: {action: scope}}.
 # Names are stored in English and translated when shown (gettext_noop marks them).
 RECORD_MODULES = ("customers.account", "customers.contact", "activities.activity")
+SALES_MODULES = ("sales.lead", "sales.opportunity")  # the sales roles work on these too
 COMMERCE_MODULES = ("commerce.quote", "commerce.order")  # the sales roles work on these too
 # Products and price books have no owner: everyone reads the catalogue; admins (or roles given edit) manage it.
 CATALOG_VIEW = {"commerce.product": {Action.VIEW: Scope.TENANT}, "commerce.price_book": {Action.VIEW: Scope.TENANT}}
@@ -34,8 +35,9 @@ BUILTIN_ROLES = {
             Action.EXPORT: Scope.UNIT,
             Action.ASSIGN: Scope.UNIT,
         }
-        for m in RECORD_MODULES + COMMERCE_MODULES
+        for m in RECORD_MODULES + SALES_MODULES + COMMERCE_MODULES
     }
+    | {"sales.competitor": {Action.VIEW: Scope.TENANT}}
     | CATALOG_VIEW,
     gettext_noop("Sales representative"): {
         m: {
@@ -45,8 +47,9 @@ BUILTIN_ROLES = {
             Action.DELETE: Scope.OWN,
             Action.EXPORT: Scope.OWN,
         }
-        for m in RECORD_MODULES + COMMERCE_MODULES
+        for m in RECORD_MODULES + SALES_MODULES + COMMERCE_MODULES
     }
+    | {"sales.competitor": {Action.VIEW: Scope.TENANT}}
     | CATALOG_VIEW,
     gettext_noop("Service agent"): {
         m: {Action.VIEW: Scope.TENANT, Action.CREATE: Scope.OWN, Action.EDIT: Scope.OWN} for m in RECORD_MODULES

@@ -25,6 +25,7 @@ TENANTLESS_PATHS = (
     "/calendar/feed/",
     "/i18n/",
     "/health",
+    "/sales/w2l/",  # public web-to-lead forms bind their own tenant (guanxi.sales.views_public)
 )
 
 
