@@ -235,3 +235,10 @@ def test_audit_log_for_admins_only(admin_client, client, tenant, accounts):
     rep = make_member(tenant, roles=("Sales representative",))
     client.force_login(rep)
     assert client.get(reverse("audit:log")).status_code == 403
+
+
+def test_list_page_offers_import_only_to_importers(admin_client, client, tenant):
+    assert 'data-testid="import-button"' in admin_client.get(reverse("customers:contact_list")).content.decode()
+    rep = make_member(tenant, roles=("Sales representative",))
+    client.force_login(rep)
+    assert 'data-testid="import-button"' not in client.get(reverse("customers:contact_list")).content.decode()

@@ -262,6 +262,17 @@ class EntityViews:
     def url(self, action: str, *args) -> str:
         return reverse(f"{self.entity.url_name}_{action}", args=args)
 
+    def import_url(self, user) -> str | None:
+        """The import page for this entity, when it is importable and the user may import."""
+        from guanxi.imports.specs import all_specs
+
+        if self.entity_key not in {spec.entity_key for spec in all_specs()} or not (
+            permissions.has_action(user, self.entity_key, Action.IMPORT)
+            and permissions.has_action(user, self.entity_key, Action.CREATE)
+        ):
+            return None
+        return f"{reverse('imports:new')}?entity={self.entity_key}"
+
     def detail_url(self, obj) -> str:
         return self.url("detail", obj.pk)
 
@@ -400,6 +411,7 @@ class EntityViews:
             "can_delete": permissions.has_action(user, self.entity_key, Action.DELETE),
             "can_edit": permissions.has_action(user, self.entity_key, Action.EDIT),
             "can_export": permissions.has_action(user, self.entity_key, Action.EXPORT),
+            "import_url": self.import_url(user),
             "export_url": _reverse_or_none(f"{self.entity.url_name}_export"),
             "export_formats": self.export_formats(),
             "owner_choices": _owner_choices() if permissions.has_action(user, self.entity_key, Action.ASSIGN) else [],
