@@ -167,6 +167,9 @@ def test_make_synthetic_tenant_creates_exact_counts_with_contact_points():
         assert Contact.objects.filter(updated_at=F("created_at")).count() == 113
         assert Account.objects.filter(updated_at=F("lifecycle_changed_at")).count() == 37
     assert_points_match(tenant)
+    # Loading kept the generated timestamps; normal saves stamp updated_at again.
+    for model in (Account, Contact, Activity):
+        assert model._meta.get_field("updated_at").auto_now is True
 
 
 @pytest.mark.django_db

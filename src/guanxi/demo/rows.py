@@ -1,7 +1,8 @@
 """Model rows for demo and synthetic tenants, built in memory for ``bulk_create``.
 
-The denormalised fields that services normally maintain are filled here too, so search and
-de-duplication work on generated data: ``Contact.full_name`` (``compose_name``), one
+Rows carry realistic timestamps (bulk-create them inside ``given_timestamps``). The denormalised
+fields that services normally maintain are filled here too, so search and de-duplication work on
+generated data: ``Contact.full_name`` (``compose_name``), one
 ``ContactPoint`` per e-mail address and phone number of accounts and contacts (values already
 normalised: lower-case e-mail, E.164 phone), ``Contact.email`` / ``phone`` = the primary ones,
 ``Account.lifecycle_changed_at`` with its ``LifecycleChange`` history.
@@ -9,10 +10,8 @@ normalised: lower-case e-mail, E.164 phone), ``Contact.email`` / ``phone`` = the
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-
-from django.db.models import F
-from django.db.models.functions import Coalesce
 
 from guanxi.activities.models import Activity
 from guanxi.customers.models import (
@@ -151,7 +150,7 @@ class RowFactory:
             day = (start + datetime.timedelta(days=offset)).astimezone(self.tz).date()
             moment = self.gen.business_time(day, self.tz)
             moments.append(min(max(moment, moments[-1] + datetime.timedelta(minutes=15)), self.now))
-        account.lifecycle_changed_at = moments[-1]
+        account.lifecycle_changed_at = account.updated_at = moments[-1]
         changes = []
         previous = ""
         for stage, moment in zip(path, moments, strict=True):
@@ -229,6 +228,7 @@ class RowFactory:
             custom=custom or {},
             **self._contact_address(account, company, city),
         )
+        contact.updated_at = contact.created_at
         if contact.consent_email or contact.consent_sms or contact.consent_phone:
             contact.consent_updated_at = contact.created_at
         points = [
@@ -307,6 +307,9 @@ class RowFactory:
             activity.direction = r.choices(["outbound", "inbound"], [70, 30])[0]
         if status == Activity.Status.DONE and kind == "task":
             activity.completed_at = min(starts_at + datetime.timedelta(hours=r.randint(-48, 24)), self.now)
+        activity.updated_at = activity.completed_at or (
+            starts_at if past and status != "planned" else activity.created_at
+        )
         if kind in ("task", "meeting") and status == Activity.Status.PLANNED and r.random() < 0.6:
             activity.reminder_at = starts_at - datetime.timedelta(minutes=r.choice([15, 30, 60]))
             if activity.reminder_at < self.now:
@@ -314,19 +317,19 @@ class RowFactory:
         return activity
 
 
-def backdate(accounts=(), contacts=(), activities=()) -> None:
-    """Give bulk-created rows a realistic ``updated_at`` (``auto_now`` stamped them all "now").
+@contextlib.contextmanager
+def given_timestamps(*models):
+    """Let ``bulk_create`` keep the ``updated_at`` the rows were built with.
 
-    Accounts: when their stage last changed; contacts: when created; activities: when done,
-    else when created. One UPDATE per table, by primary key.
+    ``auto_now`` would stamp every generated row with the moment of loading; for the duration
+    of the block it is switched off on these models (this process only, a loading command).
     """
-    if accounts:
-        Account.objects.filter(pk__in=[a.pk for a in accounts]).update(updated_at=F("lifecycle_changed_at"))
-    if contacts:
-        Contact.objects.filter(pk__in=[c.pk for c in contacts]).update(updated_at=F("created_at"))
-    if activities:
-        ids = [a.pk for a in activities]
-        Activity.objects.filter(pk__in=ids, status=Activity.Status.PLANNED).update(updated_at=F("created_at"))
-        Activity.objects.filter(pk__in=ids).exclude(status=Activity.Status.PLANNED).update(
-            updated_at=Coalesce("completed_at", "starts_at")
-        )
+    fields = [model._meta.get_field("updated_at") for model in models]
+    saved = [field.auto_now for field in fields]
+    for field in fields:
+        field.auto_now = False
+    try:
+        yield
+    finally:
+        for field, value in zip(fields, saved, strict=True):
+            field.auto_now = value

@@ -33,7 +33,7 @@ from guanxi.tenancy.models import Tenant
 from guanxi.tenancy.services import tenant_create
 
 from ...generators import DataGenerator
-from ...rows import RowFactory, backdate
+from ...rows import RowFactory, given_timestamps
 
 PASSWORD = "guanxi-demo-2026"
 REGIONS = {
@@ -68,7 +68,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         tenant, owners, units = self.create_tenant(slug, name or f"Synthetic {slug}")
         self.stdout.write(f"Tenant {tenant.name} ({slug}) created; admin: admin@{slug}.example / {PASSWORD}")
-        with tenant_context(tenant):
+        with tenant_context(tenant), given_timestamps(Account, Contact, Activity):
             totals = self.fill(tenant, owners, units, seed, accounts, contacts, activities, batch, started)
             audit.record(
                 AuditAction.IMPORT,
@@ -202,7 +202,6 @@ class Command(BaseCommand):
                         )
                     )
                 Activity.objects.bulk_create(activities, batch_size=batch)
-                backdate(accounts, contacts, activities)
 
             done["accounts"] += len(accounts)
             done["contacts"] += len(contacts)

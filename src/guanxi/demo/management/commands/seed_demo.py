@@ -43,7 +43,7 @@ from guanxi.tenancy.models import Tenant
 from guanxi.tenancy.services import tenant_create
 
 from ...generators import DataGenerator
-from ...rows import RowFactory, backdate
+from ...rows import RowFactory, given_timestamps
 
 SLUG = "huaxin"
 TENANT_NAME = "华信科技 Huaxin Technology"
@@ -205,7 +205,8 @@ class Command(BaseCommand):
         with tenant_context(tenant, actor=admin):
             org = self.create_organisation(admin)
             customisation = self.create_customisation(admin)
-            return self.create_records(seed, tenant, org, customisation)
+            with given_timestamps(Account, Contact, Activity):
+                return self.create_records(seed, tenant, org, customisation)
 
     # --- organisation ------------------------------------------------------------------------
 
@@ -445,7 +446,6 @@ class Command(BaseCommand):
                 if activity.contact is not None:
                     participants.append(ActivityParticipant(activity=activity, contact=activity.contact))
         ActivityParticipant.objects.bulk_create(participants, batch_size=2000)
-        backdate(accounts, contacts, activities)
         # An account was last touched by its latest finished activity, if that came after its stage change.
         last_done = {}
         for activity in activities:
