@@ -61,3 +61,23 @@ def test_western_name_and_custom_fields(in_tenant):
         actor=admin, data={"family_name": "Smith", "given_name": "John", "custom": {"tier": "金牌"}}
     )
     assert c.full_name == "John Smith" and c.custom == {"tier": "gold"}
+
+
+def test_deleting_an_account_others_depend_on_explains_why(in_tenant):
+    from guanxi.platform import crud
+    from guanxi.sales.services import pipeline_default_for_tenant
+    from guanxi.sales.models import Opportunity
+
+    admin = in_tenant.admin
+    acc = services.account_create(actor=admin, data={"name": "Has deals"})
+    pipeline = pipeline_default_for_tenant()
+    Opportunity.objects.create(name="Deal", account=acc, owner=admin, pipeline=pipeline, stage=pipeline.stages.first())
+    with pytest.raises(ValidationError) as err:
+        services.account_delete(actor=admin, account=acc)
+    assert "opportunities" in str(err.value)
+    from guanxi.customers.models import Account
+
+    assert Account.objects.filter(pk=acc.pk).exists()
+    with pytest.raises(ValidationError):
+        crud.records_delete(entity_key="customers.account", actor=admin, queryset=Account.objects.all())
+    assert Account.objects.filter(pk=acc.pk).exists()

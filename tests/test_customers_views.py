@@ -242,3 +242,27 @@ def test_list_page_offers_import_only_to_importers(admin_client, client, tenant)
     rep = make_member(tenant, roles=("Sales representative",))
     client.force_login(rep)
     assert 'data-testid="import-button"' not in client.get(reverse("customers:contact_list")).content.decode()
+
+
+def test_account_page_shows_its_opportunities_in_a_related_tab(admin_client, client, tenant):
+    from guanxi.sales.models import Opportunity
+    from guanxi.sales.services import pipeline_default_for_tenant
+
+    with tenant_context(tenant, actor=tenant.admin):
+        acc = services.account_create(actor=tenant.admin, data={"name": "Deals Ltd"})
+        pipeline = pipeline_default_for_tenant()
+        Opportunity.objects.create(
+            name="Big deal",
+            account=acc,
+            owner=tenant.admin,
+            pipeline=pipeline,
+            stage=pipeline.stages.first(),
+            amount="1000.00",
+        )
+    page = admin_client.get(reverse("customers:account_detail", args=[acc.pk])).content.decode()
+    url = reverse("sales:related_opportunities") + f"?account={acc.pk}"
+    assert url in page
+    assert "Big deal" in admin_client.get(url).content.decode()
+    rep = make_member(tenant, roles=("Sales representative",))
+    client.force_login(rep)
+    assert client.get(url).status_code == 404

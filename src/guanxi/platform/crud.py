@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 
 from guanxi.access import permissions
@@ -175,8 +176,25 @@ def record_delete(*, entity_key: str, actor, instance) -> None:
     before = audit.snapshot(instance)
     pk = instance.pk
     audit.record_deleted(instance, before)
-    instance.delete()
+    _delete_or_explain(lambda: instance.delete())
     instance.pk = pk
+
+
+def _delete_or_explain(delete) -> None:
+    """Run a delete; records that others still depend on give a clear error instead of a crash."""
+    try:
+        with transaction.atomic():
+            delete()
+    except (ProtectedError, RestrictedError) as exc:
+        blockers = sorted(
+            {str(obj._meta.verbose_name_plural) for obj in list(exc.protected_objects)[:50]}
+            if isinstance(exc, ProtectedError)
+            else {str(obj._meta.verbose_name_plural) for obj in list(exc.restricted_objects)[:50]}
+        )
+        raise ValidationError(
+            _("This cannot be deleted while other records depend on it: %(what)s. Delete or move them first.")
+            % {"what": ", ".join(blockers)}
+        )
 
 
 @transaction.atomic
@@ -224,5 +242,5 @@ def records_delete(*, entity_key: str, actor, queryset) -> int:
         (obj, audit.diff({k: v for k, v in audit.snapshot(obj).items() if v not in (None, "")}, {})) for obj in rows
     ]
     audit.record_many(AuditAction.DELETE, items, note=_("Bulk delete"))
-    entity.model._default_manager.filter(pk__in=[o.pk for o in rows]).delete()
+    _delete_or_explain(lambda: entity.model._default_manager.filter(pk__in=[o.pk for o in rows]).delete())
     return len(rows)

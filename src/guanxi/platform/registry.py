@@ -72,6 +72,21 @@ class Module:
     actions: tuple[str, ...]
 
 
+@dataclass
+class RelatedPanel:
+    """A tab another app adds to an entity's detail page, loaded with htmx.
+
+    The view at ``url_name`` receives ``?<param>=<record id>`` and must check access itself.
+    """
+
+    label: object
+    url_name: str
+    param: str
+    module: str | None = None  # shown only to users with "view" on this module
+    order: int = 100
+
+
+_related: dict[str, list[RelatedPanel]] = {}
 _entities: dict[str, Entity] = {}
 _by_model: dict[type, Entity] = {}
 _modules: dict[str, Module] = {}
@@ -106,3 +121,13 @@ def permission_modules() -> list[tuple[str, object, tuple[str, ...]]]:
     rows = [(e.key, e.label_plural, e.actions) for e in _entities.values()]
     rows += [(m.key, m.label, m.actions) for m in _modules.values()]
     return rows
+
+
+def register_related_panel(entity_key: str, panel: RelatedPanel) -> RelatedPanel:
+    _related.setdefault(entity_key, []).append(panel)
+    _related[entity_key].sort(key=lambda p: p.order)
+    return panel
+
+
+def related_panels(entity_key: str) -> list[RelatedPanel]:
+    return list(_related.get(entity_key, ()))

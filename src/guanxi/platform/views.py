@@ -446,10 +446,16 @@ class EntityViews:
         ]
         from django.contrib.contenttypes.models import ContentType
 
+        panels = [
+            {"label": panel.label, "url": f"{reverse(panel.url_name)}?{panel.param}={obj.pk}", "slug": f"panel-{i}"}
+            for i, panel in enumerate(registry.related_panels(self.entity_key))
+            if panel.module is None or permissions.has_action(user, panel.module, Action.VIEW)
+        ]
         context = {
             "views": self,
             "entity": self.entity,
             "object": obj,
+            "related_panels": panels,
             "access": access,
             "custom_values": custom_values,
             "content_type_id": ContentType.objects.get_for_model(self.model).pk,

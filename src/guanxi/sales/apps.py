@@ -46,6 +46,17 @@ class SalesConfig(AppConfig):
                 actions=(Action.VIEW, Action.CREATE, Action.EDIT, Action.DELETE, Action.IMPORT, Action.EXPORT),
             )
         )
+        for parent in ("customers.account", "customers.contact"):
+            registry.register_related_panel(
+                parent,
+                registry.RelatedPanel(
+                    _("Opportunities"),
+                    "sales:related_opportunities",
+                    parent.split(".")[1],
+                    module="sales.opportunity",
+                    order=10,
+                ),
+            )
         navigation.register(
             navigation.NavItem(
                 _("Leads"), "sales:lead_list", "person-plus", section="sales", module="sales.lead", order=30

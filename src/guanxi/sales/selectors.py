@@ -247,3 +247,12 @@ def competitor_deals(user, competitor: Competitor, limit: int = 50) -> list[Oppo
         .select_related("opportunity", "opportunity__account", "opportunity__stage")
         .order_by("-opportunity__updated_at")[:limit]
     )
+
+
+def opportunities_of(user, *, account=None, contact=None, limit: int = 100) -> list[Opportunity]:
+    """The opportunities of an account or a contact that the user may see, open ones first."""
+    from guanxi.access import permissions
+
+    qs = permissions.visible(user, opportunity_list_queryset())
+    qs = qs.filter(account=account) if account is not None else qs.filter(contact=contact)
+    return list(qs.order_by("-status", "expected_close_date", "-id")[:limit])

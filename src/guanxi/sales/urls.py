@@ -71,4 +71,5 @@ urlpatterns = [
     path("settings/web-forms/<int:pk>/delete/", views_admin.webform_delete, name="webform_delete"),
     # The public web-to-lead page (no sign-in; embeddable).
     path("w2l/<str:key>/", views_public.web_to_lead, name="web_to_lead"),
+    path("related/opportunities/", views.related_opportunities, name="related_opportunities"),
 ]

@@ -623,3 +623,24 @@ def _int(value):
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+@login_required
+def related_opportunities(request):
+    """The Opportunities tab of an account or contact page (a related panel)."""
+    from guanxi.customers.models import Account, Contact
+
+    if request.GET.get("account"):
+        parent = permissions.get_for(request.user, Account.objects.all(), request.GET["account"])
+        rows = selectors.opportunities_of(request.user, account=parent)
+        new_url = f"{reverse('sales:opportunity_create')}?account={parent.pk}"
+    elif request.GET.get("contact"):
+        parent = permissions.get_for(request.user, Contact.objects.all(), request.GET["contact"])
+        rows = selectors.opportunities_of(request.user, contact=parent)
+        new_url = f"{reverse('sales:opportunity_create')}?contact={parent.pk}&account={parent.account_id or ''}"
+    else:
+        raise Http404
+    can_create = permissions.has_action(request.user, "sales.opportunity", Action.CREATE)
+    return render(
+        request, "sales/_related_opportunities.html", {"rows": rows, "new_url": new_url if can_create else None}
+    )
