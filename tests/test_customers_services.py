@@ -65,8 +65,8 @@ def test_western_name_and_custom_fields(in_tenant):
 
 def test_deleting_an_account_others_depend_on_explains_why(in_tenant):
     from guanxi.platform import crud
-    from guanxi.sales.services import pipeline_default_for_tenant
     from guanxi.sales.models import Opportunity
+    from guanxi.sales.services import pipeline_default_for_tenant
 
     admin = in_tenant.admin
     acc = services.account_create(actor=admin, data={"name": "Has deals"})
