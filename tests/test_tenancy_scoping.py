@@ -122,3 +122,19 @@ def test_application_role_is_subject_to_row_level_security(db):
     with connection.cursor() as cursor:
         cursor.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
         assert cursor.fetchone() == (False, False)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL session settings")
+@pytest.mark.django_db(transaction=True)
+def test_an_integrity_error_in_a_nested_atomic_block_keeps_the_tenant_settings_working():
+    from django.db import IntegrityError, transaction
+
+    from guanxi.customization.models import Tag
+    from guanxi.platform.testing import make_tenant
+
+    tenant = make_tenant("Savepoints")
+    with tenant_context(tenant), transaction.atomic():
+        Tag.objects.create(name="dup")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Tag.objects.create(name="dup")
+        assert Tag.objects.filter(name="dup").count() == 1  # the session still sees the tenant's rows

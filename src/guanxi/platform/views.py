@@ -407,14 +407,17 @@ class EntityViews:
             "saved_view": saved,
             "user_is_admin": permissions.is_tenant_admin(user),
             "can_create": permissions.has_action(user, self.entity_key, Action.CREATE),
-            "can_assign": permissions.has_action(user, self.entity_key, Action.ASSIGN),
+            "can_assign": bool(self.entity.owner_field)
+            and permissions.has_action(user, self.entity_key, Action.ASSIGN),
             "can_delete": permissions.has_action(user, self.entity_key, Action.DELETE),
             "can_edit": permissions.has_action(user, self.entity_key, Action.EDIT),
             "can_export": permissions.has_action(user, self.entity_key, Action.EXPORT),
             "import_url": self.import_url(user),
             "export_url": _reverse_or_none(f"{self.entity.url_name}_export"),
             "export_formats": self.export_formats(),
-            "owner_choices": _owner_choices() if permissions.has_action(user, self.entity_key, Action.ASSIGN) else [],
+            "owner_choices": _owner_choices()
+            if self.entity.owner_field and permissions.has_action(user, self.entity_key, Action.ASSIGN)
+            else [],
             "tags": Tag.objects.order_by("name") if self.entity.tags and self.bulk_tags else [],
             "create_url": self.url("create"),
             "bulk_url": self.url("bulk"),

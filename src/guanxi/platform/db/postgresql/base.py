@@ -46,10 +46,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._guanxi_applied = None
         return super().get_new_connection(conn_params)
 
+    # The rollback may have reverted the settings; forget them only after it ran, so the
+    # ROLLBACK itself is not preceded by a SET inside the aborted transaction.
     def _rollback(self):
-        self._guanxi_applied = None
-        return super()._rollback()
+        try:
+            return super()._rollback()
+        finally:
+            self._guanxi_applied = None
 
     def _savepoint_rollback(self, sid):
-        self._guanxi_applied = None
-        return super()._savepoint_rollback(sid)
+        try:
+            return super()._savepoint_rollback(sid)
+        finally:
+            self._guanxi_applied = None
