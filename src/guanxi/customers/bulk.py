@@ -19,16 +19,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db import models
+from django.db.models import Lookup, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.access import permissions
 from guanxi.audit import services as audit
-from guanxi.audit.models import AuditAction
-from guanxi.customization.services import custom_values_clean, tags_get_or_create
+from guanxi.audit.models import AuditAction, AuditEntry
+from guanxi.customization.services import custom_values_clean, definitions_for, tags_get_or_create
+from guanxi.imports import fastwrite
+from guanxi.platform import context
 from guanxi.platform.phones import normalize_phone
 from guanxi.platform.registry import Action
 
@@ -63,13 +67,188 @@ def _unique(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
+# A strict subset of what Django's ``validate_email`` accepts (plain ASCII dot-atom, host names,
+# alphabetic TLD): a match is valid without running the validator; anything else is checked in full.
+SIMPLE_EMAIL = re.compile(
+    r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.[a-z]{2,63}"
+)
+# Chinese mobile numbers as people type them ("138 0013 8000", "+86 138-0013-8000"). For these,
+# ``phonenumbers`` always answers "+86" + the 11 digits (checked for every prefix 130–199: 179 is
+# the exception, a carrier-selection prefix, so it is left to ``phonenumbers``).
+CN_MOBILE = re.compile(r"(\+86)?(1(?:[3-68-9]\d|7[0-8])\d{8})")
+
+
 def clean_email(value: str) -> str:
+    lowered = (value or "").strip().lower()
+    if len(lowered) <= 320 and SIMPLE_EMAIL.fullmatch(lowered):
+        return lowered
     emails, _phones = services.clean_contact_points([(value, "")], [])
     return emails[0][0] if emails else ""
 
 
 def clean_phone(value: str, region: str | None = None) -> str:
+    compact = (value or "").replace(" ", "").replace("-", "")
+    match = CN_MOBILE.fullmatch(compact)
+    if match and (match.group(1) or (region or settings.PHONE_DEFAULT_REGION) == "CN"):
+        return "+86" + match.group(2)
     return normalize_phone(value, region or None)
+
+
+@models.CharField.register_lookup
+class AnyOf(Lookup):
+    """``field__gx_any=[…]``: ``= ANY(%s)`` with one array parameter on PostgreSQL (an IN list elsewhere).
+
+    The de-duplication lookups send thousands of keys per chunk; one array parameter spares
+    building and parsing a statement with a placeholder per key.
+    """
+
+    lookup_name = "gx_any"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = list(self.rhs)
+        if not values:
+            return "1 = 0", []
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+
+# --- the fast write path: rows as dicts, audit entries and references without model instances --------
+
+
+class Ref:
+    """A record written by the fast path: what the engine needs of it (pk, model, label)."""
+
+    __slots__ = ("_meta", "label", "pk")
+
+    def __init__(self, model, pk: int, label: str = ""):
+        self._meta = model._meta
+        self.pk = pk
+        self.label = label
+
+    def __str__(self) -> str:
+        return self.label
+
+
+_SNAPSHOT_FIELDS: dict = {}
+_PLAIN = (str, int, bool, float)
+
+
+def snapshot_values(model, values: dict) -> dict:
+    """``audit.snapshot`` of a row given as {attname: value} (the same keys and JSON values)."""
+    fields = _SNAPSHOT_FIELDS.get(model)
+    if fields is None:
+        fields = _SNAPSHOT_FIELDS[model] = [
+            (f.name, f.attname)
+            for f in fastwrite.Table.of(model).fields
+            if f.name not in audit.SKIPPED_FIELDS and not f.primary_key
+        ]
+    data = {}
+    jsonable = audit._jsonable
+    for name, attname in fields:
+        value = values.get(attname)
+        if name == "custom" and isinstance(value, dict):
+            for key, item in value.items():
+                data[f"custom.{key}"] = jsonable(item)
+        elif value is None or value.__class__ in _PLAIN:
+            data[name] = value
+        else:
+            data[name] = jsonable(value)
+    return data
+
+
+def creation_changes(model, values: dict, tags: list[str]) -> dict:
+    """The changes of a created record as ``BaseWriter._creation_changes`` records them."""
+    changes = {
+        k: [None, v]
+        for k, v in sorted(snapshot_values(model, values).items())
+        if v not in (None, "", False) and k != "created_by"
+    }
+    if tags:
+        changes["tags"] = [None, ", ".join(tags)]
+    return changes
+
+
+class Labels:
+    """``audit.label_references`` with the labels kept across chunks ({(model, pk): str(record)})."""
+
+    LIMIT = 100_000
+
+    def __init__(self):
+        self.known: dict = {}
+
+    def add(self, model, pk: int, label: str) -> None:
+        self.known[(model, pk)] = label
+
+    def apply(self, model, changes_list: list[dict]) -> None:
+        fk_fields = _fk_fields(model)
+        wanted: dict[str, set] = {}
+        for changes in changes_list:
+            for name, pair in changes.items():
+                if name in fk_fields:
+                    wanted.setdefault(name, set()).update(v for v in pair if isinstance(v, int))
+        if len(self.known) > self.LIMIT:
+            self.known.clear()
+        for name, ids in wanted.items():
+            related = fk_fields[name]
+            missing = [pk for pk in ids if (related, pk) not in self.known]
+            if missing:
+                for o in related._base_manager.filter(pk__in=missing):
+                    self.known[(related, o.pk)] = str(o)
+            known = self.known
+            for changes in changes_list:
+                if name in changes:
+                    changes[name] = [
+                        f"{known[(related, v)]} (#{v})" if isinstance(v, int) and (related, v) in known else v
+                        for v in changes[name]
+                    ]
+
+
+_FK_FIELDS: dict = {}
+
+
+def _fk_fields(model) -> dict:
+    """The foreign keys ``audit.label_references`` labels: {field name: related model}."""
+    fields = _FK_FIELDS.get(model)
+    if fields is None:
+        fields = _FK_FIELDS[model] = {
+            f.name: f.related_model
+            for f in model._meta.concrete_fields
+            if f.is_relation and f.name not in audit.SKIPPED_FIELDS
+        }
+    return fields
+
+
+def audit_rows(
+    action: str, model, items: list[tuple[int, str, dict]], *, note: str, at, labels: Labels | None = None
+) -> list[dict]:
+    """AuditEntry rows as ``audit.record_many`` writes them: [(object id, label, changes)], FKs labelled.
+
+    The changes must be JSON values already (``snapshot_values`` makes them so).
+    """
+    from django.contrib.contenttypes.models import ContentType
+
+    (labels or Labels()).apply(model, [changes for _pk, _label, changes in items])
+    meta = context.current_meta()
+    actor = context.current_actor()
+    base = {
+        "at": at,
+        "action": action,
+        "actor_id": actor.pk if actor is not None and actor.pk else None,
+        "actor_label": (str(actor) if actor is not None else meta.via)[:200],
+        "content_type_id": ContentType.objects.get_for_model(model).pk,
+        "ip": meta.ip,
+        "user_agent": (meta.user_agent or "")[:300],
+        "request_id": meta.request_id,
+        "via": meta.via,
+        "note": note[:300],
+    }
+    return [
+        {**base, "object_id": pk, "object_repr": label[:250], "changes": changes or {}} for pk, label, changes in items
+    ]
 
 
 # --- de-duplication lookups: {key: [ids]}, one query each -------------------------------------------
@@ -89,7 +268,7 @@ def _collect(rows: Iterable[tuple], into: dict | None = None) -> dict[str, list[
 def accounts_by_name(keys: set[str]) -> dict[str, list[int]]:
     if not keys:
         return {}
-    rows = Account.objects.annotate(_k=Lower("name")).filter(_k__in=keys).values_list("name", "pk")
+    rows = Account.objects.annotate(_k=Lower("name")).filter(_k__gx_any=keys).values_list("name", "pk")
     return _collect((name_key(name), pk) for name, pk in rows)
 
 
@@ -98,12 +277,12 @@ def _points(kind: str, owner: str, keys: set[str], extra_field: str) -> dict[str
         return {}
     model = Account if owner == "account" else Contact
     found = _collect(
-        ContactPoint.objects.filter(kind=kind, value__in=keys, **{f"{owner}__isnull": False}).values_list(
+        ContactPoint.objects.filter(kind=kind, value__gx_any=keys, **{f"{owner}__isnull": False}).values_list(
             "value", f"{owner}_id"
         )
     )
     # Records whose primary value has no ContactPoint row (written before points existed).
-    return _collect(model.objects.filter(**{f"{extra_field}__in": keys}).values_list(extra_field, "pk"), found)
+    return _collect(model.objects.filter(**{f"{extra_field}__gx_any": keys}).values_list(extra_field, "pk"), found)
 
 
 def accounts_by_email(keys: set[str]) -> dict[str, list[int]]:
@@ -132,7 +311,7 @@ def contacts_by_name_account(keys: set[str]) -> dict[str, list[int]]:
     rows = (
         Contact.objects.filter(account_id__in=accounts)
         .annotate(_k=Lower("full_name"))
-        .filter(_k__in=names)
+        .filter(_k__gx_any=names)
         .values_list("full_name", "account_id", "pk")
     )
     return _collect((f"{name_key(n)}|{a}", pk) for n, a, pk in rows)
@@ -155,6 +334,7 @@ class BaseWriter:
         self.options = options or {}
         self.note = note
         self.may_assign = actor is None or permissions.has_action(actor, self.entity_key, Action.ASSIGN)
+        self.labels = Labels()
 
     # building ------------------------------------------------------------------------------------
 
@@ -214,27 +394,75 @@ class BaseWriter:
             ):
                 row.error(_("You may not reassign this record."), fields=("owner",))
 
+    def _fast_checks(self) -> dict:
+        """Per model field, a cheap test that a value is what ``field.clean`` would return unchanged.
+
+        A value passing it needs no ``clean``; any other value goes through ``clean`` (which gives
+        the error messages). Only obvious cases pass: a string within ``max_length`` without NUL
+        for a plain text field, a simple address for an email field, a known choice, a bool, a date.
+        """
+        checks = getattr(self, "_checks", None)
+        if checks is not None:
+            return checks
+        import datetime
+
+        from django.core import validators as v
+
+        checks = {}
+        for f in self.model._meta.concrete_fields:
+            plain = all(isinstance(x, (v.MaxLengthValidator, v.ProhibitNullCharactersValidator)) for x in f.validators)
+            internal = f.get_internal_type()
+            if f.choices:
+                allowed = {value for value, _label in f.flatchoices if value not in ("", None)}
+                checks[f.name] = lambda value, allowed=allowed: value.__class__ is str and value in allowed
+            elif isinstance(f, models.EmailField):
+                checks[f.name] = lambda value, n=f.max_length: (
+                    value.__class__ is str and len(value) <= n and bool(SIMPLE_EMAIL.fullmatch(value))
+                )
+            elif internal in ("CharField", "TextField") and plain:
+                checks[f.name] = lambda value, n=f.max_length, blank=f.blank: (
+                    value.__class__ is str
+                    and (n is None or len(value) <= n)
+                    and "\x00" not in value
+                    and (blank or value != "")
+                )
+            elif internal == "BooleanField":
+                checks[f.name] = lambda value: value is True or value is False
+            elif internal == "DateField" and not f.validators:
+                checks[f.name] = lambda value: value.__class__ is datetime.date
+        self._checks = checks
+        self._custom_required = any(d.is_active and d.required for d in definitions_for(self.entity_key))
+        return checks
+
     def validate(self, row) -> None:
         """Django field validation of the given values and the tenant's custom-field rules."""
         errors: dict[str, list[str]] = {}
         instance = row.instance
-        for name, value in row.data.items():
+        checks = self._fast_checks()
+        data = row.data
+        for name, value in data.items():
             if name.endswith("_id"):
                 continue  # relations were resolved from existing rows
+            check = checks.get(name)
+            if check is not None and check(value):
+                continue
             model_field = self.model._meta.get_field(name)
             try:
-                row.data[name] = model_field.clean(value, instance)
+                data[name] = model_field.clean(value, instance)
             except ValidationError as exc:
                 errors[name] = exc.messages
-        try:
-            row.custom = custom_values_clean(
-                entity_key=self.entity_key,
-                values=row.custom,
-                existing=dict(instance.custom or {}) if instance is not None else {},
-                partial=instance is not None,
-            )
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
+        if instance is None and not row.custom and not self._custom_required:
+            row.custom = {}  # what custom_values_clean returns for no values and no required field
+        else:
+            try:
+                row.custom = custom_values_clean(
+                    entity_key=self.entity_key,
+                    values=row.custom,
+                    existing=dict(instance.custom or {}) if instance is not None else {},
+                    partial=instance is not None,
+                )
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
         if errors:
             for name, messages in errors.items():
                 row.error(" ".join(messages), fields=(name,))
@@ -424,22 +652,26 @@ class AccountWriter(BaseWriter):
     def write(self, creates: list, updates: list) -> None:
         now = timezone.now()
         tags = self._tags(creates + updates)
-        objs = []
-        for row in creates:
-            row.obj = self._new(row, now, lifecycle_changed_at=now)
-            objs.append(row.obj)
-        Account.objects.bulk_create(objs)
         stages, points, tag_rows = [], [], []
-        for row in creates:
-            obj = row.obj
-            stages.append(
-                LifecycleChange(
-                    account=obj, from_stage="", to_stage=obj.lifecycle_stage, changed_at=now, changed_by=self.actor
+        fast = fastwrite.enabled()
+        if fast:
+            self._write_creates_fast(creates, now, tags)
+        else:
+            objs = []
+            for row in creates:
+                row.obj = self._new(row, now, lifecycle_changed_at=now)
+                objs.append(row.obj)
+            Account.objects.bulk_create(objs)
+            for row in creates:
+                obj = row.obj
+                stages.append(
+                    LifecycleChange(
+                        account=obj, from_stage="", to_stage=obj.lifecycle_stage, changed_at=now, changed_by=self.actor
+                    )
                 )
-            )
-            points += self._points(obj)
-            tag_rows += [AccountTag(account=obj, tag=tags[n]) for n in row.tags]
-            row.audit = self._creation_changes(obj, row)
+                points += self._points(obj)
+                tag_rows += [AccountTag(account=obj, tag=tags[n]) for n in row.tags]
+                row.audit = self._creation_changes(obj, row)
         for row in updates:
             row.obj = row.instance
             old_stage = row.instance.lifecycle_stage
@@ -465,11 +697,67 @@ class AccountWriter(BaseWriter):
             for obj in resync:
                 points += self._points(obj)
         self._add_tags(updates, tags)
-        LifecycleChange.objects.bulk_create(stages)
-        ContactPoint.objects.bulk_create(points)
-        AccountTag.objects.bulk_create(tag_rows, ignore_conflicts=True)
-        self._audit(creates)
+        if stages:
+            LifecycleChange.objects.bulk_create(stages)
+        if points:
+            ContactPoint.objects.bulk_create(points)
+        if tag_rows:
+            AccountTag.objects.bulk_create(tag_rows, ignore_conflicts=True)
+        if not fast:
+            self._audit(creates)
         self._audit(updates)
+
+    def _write_creates_fast(self, creates: list, now, tags: dict) -> None:
+        """New accounts with their first lifecycle stage, email and phone, tags and audit entries, as plain rows."""
+        if not creates:
+            return
+        actor_id = getattr(self.actor, "pk", None)
+        ids = fastwrite.reserve_ids(Account, len(creates))
+        defaults = fastwrite.Table.of(Account).defaults()
+        accounts, stages, points, tag_rows, audits = [], [], [], [], []
+        for row, pk in zip(creates, ids, strict=True):
+            values = {
+                **defaults,
+                **row.data,
+                "id": pk,
+                "custom": row.custom,
+                "created_by_id": actor_id,
+                "created_at": now,
+                "updated_at": now,
+                "lifecycle_changed_at": now,
+            }
+            if values.get("owner_id") is None:
+                values["owner_id"] = actor_id
+            accounts.append(values)
+            stages.append(
+                {
+                    "account_id": pk,
+                    "from_stage": "",
+                    "to_stage": values["lifecycle_stage"],
+                    "changed_at": now,
+                    "changed_by_id": actor_id,
+                }
+            )
+            if values["email"]:
+                points.append(
+                    {"account_id": pk, "kind": "email", "value": values["email"], "label": "work", "is_primary": True}
+                )
+            if values["phone"]:
+                points.append(
+                    {"account_id": pk, "kind": "phone", "value": values["phone"], "label": "work", "is_primary": True}
+                )
+            for n in row.tags:
+                tag_rows.append({"account_id": pk, "tag_id": tags[n].pk})
+            row.obj = Ref(Account, pk, values["name"])
+            row.audit = creation_changes(Account, values, row.tags)
+            audits.append((pk, values["name"], row.audit))
+        fastwrite.insert(Account, accounts)
+        fastwrite.insert(LifecycleChange, stages)
+        fastwrite.insert(ContactPoint, points)
+        fastwrite.insert(AccountTag, tag_rows, ignore_conflicts=True)
+        fastwrite.insert(
+            AuditEntry, audit_rows(AuditAction.IMPORT, Account, audits, note=self.note, at=now, labels=self.labels)
+        )
 
     def _bulk_update(self, updates) -> None:
         fields = sorted({f for row in updates for f in row.fields})
@@ -553,7 +841,7 @@ class ContactWriter(BaseWriter):
         if missing:
             if len(self.companies) > CACHE_LIMIT:
                 self.companies.clear()
-            qs = Account.objects.annotate(_k=Lower("name")).filter(_k__in=missing)
+            qs = Account.objects.annotate(_k=Lower("name")).filter(_k__gx_any=missing)
             every = {}
             for name, pk in qs.order_by("-pk").values_list("name", "pk"):
                 every[name_key(name)] = pk  # the oldest account of a name wins
@@ -618,6 +906,24 @@ class ContactWriter(BaseWriter):
                 names.setdefault(name_key(company), company)
         if not names:
             return
+        if fastwrite.enabled():
+            accounts = self._create_accounts_fast(names, now)
+        else:
+            accounts = self._create_accounts_models(names, now)
+        for key, account in accounts.items():
+            self.pending[key] = account.pk
+        claimed = set()
+        for row in rows:
+            company = row.extra.get("new_company")
+            if company:
+                key = name_key(company)
+                account = accounts.get(key)
+                row.data["account_id"] = self.pending[key]
+                if account is not None and account.pk == row.data["account_id"] and key not in claimed:
+                    claimed.add(key)
+                    row.related.append(account)
+
+    def _create_accounts_models(self, names: dict[str, str], now) -> dict:
         accounts = {
             key: Account(
                 name=name[:200],
@@ -643,38 +949,72 @@ class ContactWriter(BaseWriter):
             [(a, {"name": [None, a.name], "owner": [None, a.owner_id]}) for a in accounts.values()],
             note=self.note,
         )
-        for key, account in accounts.items():
-            self.pending[key] = account.pk
-        for row in rows:
-            company = row.extra.get("new_company")
-            if company:
-                account = accounts.get(name_key(company))
-                row.data["account_id"] = self.pending[name_key(company)]
-                if account is not None and account.pk == row.data["account_id"] and not getattr(account, "_claimed", 0):
-                    account._claimed = 1
-                    row.related.append(account)
+        return accounts
+
+    def _create_accounts_fast(self, names: dict[str, str], now) -> dict:
+        actor_id = getattr(self.actor, "pk", None)
+        stage = Account._meta.get_field("lifecycle_stage").get_default()
+        ids = fastwrite.reserve_ids(Account, len(names))
+        rows, refs = [], {}
+        for (key, name), pk in zip(names.items(), ids, strict=True):
+            name = name[:200]
+            rows.append(
+                {
+                    "id": pk,
+                    "name": name,
+                    "owner_id": actor_id,
+                    "created_by_id": actor_id,
+                    "created_at": now,
+                    "updated_at": now,
+                    "lifecycle_changed_at": now,
+                }
+            )
+            refs[key] = Ref(Account, pk, name)
+            self.labels.add(Account, pk, name)
+        fastwrite.insert(Account, rows)
+        fastwrite.insert(
+            LifecycleChange,
+            [
+                {
+                    "account_id": r["id"],
+                    "from_stage": "",
+                    "to_stage": stage,
+                    "changed_at": now,
+                    "changed_by_id": actor_id,
+                }
+                for r in rows
+            ],
+        )
+        items = [(r["id"], r["name"], {"name": [None, r["name"]], "owner": [None, actor_id]}) for r in rows]
+        fastwrite.insert(
+            AuditEntry, audit_rows(AuditAction.IMPORT, Account, items, note=self.note, at=now, labels=self.labels)
+        )
+        return refs
 
     def write(self, creates: list, updates: list) -> None:
         now = timezone.now()
         self._create_accounts(creates + updates, now)
         tags = self._tags(creates + updates)
-        objs = []
-        for row in creates:
-            consent = any(k.startswith("consent_") for k in row.data)
-            row.obj = self._new(row, now, consent_updated_at=now if consent else None)
-            row.obj.full_name = compose_name(row.obj.family_name, row.obj.given_name)
-            objs.append(row.obj)
-        Contact.objects.bulk_create(objs)
         points, links, tag_rows = [], [], []
-        for row in creates:
-            obj = row.obj
-            points += self._points(obj, row.extra["emails"], row.extra["phones"], primary=True)
-            if obj.account_id:
-                links.append(AccountContact(account_id=obj.account_id, contact=obj))
-            tag_rows += [ContactTag(contact=obj, tag=tags[n]) for n in row.tags]
-            row.audit = self._creation_changes(obj, row)
-            if row.extra["emails"] or row.extra["phones"]:
-                row.audit["emails and phones"] = [None, [v for v, _l in row.extra["emails"] + row.extra["phones"]]]
+        if fastwrite.enabled():
+            self._write_creates_fast(creates, now, tags)
+        else:
+            objs = []
+            for row in creates:
+                consent = any(k.startswith("consent_") for k in row.data)
+                row.obj = self._new(row, now, consent_updated_at=now if consent else None)
+                row.obj.full_name = compose_name(row.obj.family_name, row.obj.given_name)
+                objs.append(row.obj)
+            Contact.objects.bulk_create(objs)
+            for row in creates:
+                obj = row.obj
+                points += self._points(obj, row.extra["emails"], row.extra["phones"], primary=True)
+                if obj.account_id:
+                    links.append(AccountContact(account_id=obj.account_id, contact=obj))
+                tag_rows += [ContactTag(contact=obj, tag=tags[n]) for n in row.tags]
+                row.audit = self._creation_changes(obj, row)
+                if row.extra["emails"] or row.extra["phones"]:
+                    row.audit["emails and phones"] = [None, [v for v, _l in row.extra["emails"] + row.extra["phones"]]]
         if updates:
             points += self._update_contacts(updates, now)
         changed = list({row.instance.pk: row.instance for row in updates if row.fields}.values())
@@ -696,11 +1036,62 @@ class ContactWriter(BaseWriter):
                 links.append(AccountContact(account_id=row.instance.account_id, contact_id=row.instance.pk))
                 row.changes["_links_added"] = [row.instance.account_id]
                 existing_links.add(pair)
-        ContactPoint.objects.bulk_create(points)
-        AccountContact.objects.bulk_create(links, ignore_conflicts=True)
-        ContactTag.objects.bulk_create(tag_rows, ignore_conflicts=True)
-        self._audit(creates)
+        if points:
+            ContactPoint.objects.bulk_create(points)
+        if links:
+            AccountContact.objects.bulk_create(links, ignore_conflicts=True)
+        if tag_rows:
+            ContactTag.objects.bulk_create(tag_rows, ignore_conflicts=True)
+        if not fastwrite.enabled():
+            self._audit(creates)
         self._audit(updates)
+
+    def _write_creates_fast(self, creates: list, now, tags: dict) -> None:
+        """New contacts with their emails and phones, account links, tags and audit entries, as plain rows."""
+        if not creates:
+            return
+        actor_id = getattr(self.actor, "pk", None)
+        ids = fastwrite.reserve_ids(Contact, len(creates))
+        defaults = fastwrite.Table.of(Contact).defaults()
+        contacts, points, links, tag_rows, audits = [], [], [], [], []
+        for row, pk in zip(creates, ids, strict=True):
+            data = row.data
+            values = {
+                **defaults,
+                **data,
+                "id": pk,
+                "custom": row.custom,
+                "created_by_id": actor_id,
+                "created_at": now,
+                "updated_at": now,
+                "consent_updated_at": now if any(k.startswith("consent_") for k in data) else None,
+            }
+            if values.get("owner_id") is None:
+                values["owner_id"] = actor_id
+            values["full_name"] = full_name = compose_name(values["family_name"], values["given_name"])
+            contacts.append(values)
+            emails, phones = row.extra["emails"], row.extra["phones"]
+            for i, (v, lab) in enumerate(emails):
+                points.append({"contact_id": pk, "kind": "email", "value": v, "label": lab, "is_primary": i == 0})
+            for i, (v, lab) in enumerate(phones):
+                points.append({"contact_id": pk, "kind": "phone", "value": v, "label": lab, "is_primary": i == 0})
+            if values["account_id"]:
+                links.append({"account_id": values["account_id"], "contact_id": pk})
+            for n in row.tags:
+                tag_rows.append({"contact_id": pk, "tag_id": tags[n].pk})
+            row.obj = Ref(Contact, pk, full_name)
+            changes = creation_changes(Contact, values, row.tags)
+            if emails or phones:
+                changes["emails and phones"] = [None, [v for v, _l in emails + phones]]
+            row.audit = changes
+            audits.append((pk, full_name, changes))
+        fastwrite.insert(Contact, contacts)
+        fastwrite.insert(ContactPoint, points)
+        fastwrite.insert(AccountContact, links, ignore_conflicts=True)
+        fastwrite.insert(ContactTag, tag_rows, ignore_conflicts=True)
+        fastwrite.insert(
+            AuditEntry, audit_rows(AuditAction.IMPORT, Contact, audits, note=self.note, at=now, labels=self.labels)
+        )
 
     def _update_contacts(self, updates, now) -> list[ContactPoint]:
         """Apply values; new emails / phones are added (the primary one stays unless there was none)."""
