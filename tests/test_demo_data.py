@@ -5,6 +5,7 @@ import re
 
 import phonenumbers
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
@@ -98,6 +99,15 @@ def test_seed_demo_creates_the_demo_company_and_is_idempotent(django_assert_max_
         subjects = list(Activity.objects.values_list("subject", flat=True))
         assert sum(bool(CJK.search(x)) for x in subjects) > 300  # Chinese customers, Chinese subjects
         assert sum(bool(re.match(r"[A-Z][a-z]", x)) for x in subjects) > 50  # and English ones
+        # The sales and commerce apps add their demo records through seed_demo's hooks.
+        if apps.is_installed("guanxi.sales"):
+            from guanxi.sales.models import Lead, Opportunity
+
+            assert Opportunity.objects.count() >= 100 and Lead.objects.count() >= 100
+        if apps.is_installed("guanxi.commerce"):
+            from guanxi.commerce.models import Product, Quote
+
+            assert Product.objects.exists() and Quote.objects.exists()
         counts = (Account.objects.count(), Contact.objects.count(), Activity.objects.count())
         custom = Account.objects.exclude(custom={}).count()
         assert custom > 20

@@ -12,9 +12,11 @@ run changes nothing and only prints the logins.
 from __future__ import annotations
 
 import datetime
+import random
 import time
 import zoneinfo
 from collections import defaultdict
+from importlib import import_module
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -146,6 +148,15 @@ TIERS = [
 ]
 
 
+# Demo data of other apps, run after the customers exist: (module, function(tenant, rng, users)).
+# The catalogue comes first: opportunities use its products.
+DEMO_HOOKS = [
+    ("guanxi.commerce.demo", "seed_commerce_demo"),
+    ("guanxi.sales.demo", "seed_sales_demo"),
+]
+SALES_ORDER = {"rep": 0, "north": 1, "east": 1, "south": 1, "intl": 1}
+
+
 def email_of(key: str) -> str:
     return f"{PEOPLE[key][0]}@{DOMAIN}"
 
@@ -167,7 +178,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Created the demo company {TENANT_NAME}: "
-                    + ", ".join(f"{n:,} {label}" for label, n in counts.items())
+                    + ", ".join(f"{n:,} {label}" for label, n in counts.items() if n)
                     + f" in {time.monotonic() - started:.1f} s."
                 )
             )
@@ -206,7 +217,19 @@ class Command(BaseCommand):
             org = self.create_organisation(admin)
             customisation = self.create_customisation(admin)
             with given_timestamps(Account, Contact, Activity):
-                return self.create_records(seed, tenant, org, customisation)
+                counts = self.create_records(seed, tenant, org, customisation)
+        # The other apps add their demo records on top of the customers (each in its own context).
+        people = {key: member.user for key, member in org["members"].items()}
+        sales_first = dict(sorted(people.items(), key=lambda item: SALES_ORDER.get(item[0].split("_")[0], 9)))
+        for n, (module_name, function_name) in enumerate(DEMO_HOOKS, start=1):
+            try:
+                hook = getattr(import_module(module_name), function_name)
+            except ModuleNotFoundError as exc:
+                if exc.name != module_name:
+                    raise
+                continue
+            counts.update(hook(tenant, random.Random(seed + n), sales_first) or {})
+        return counts
 
     # --- organisation ------------------------------------------------------------------------
 
