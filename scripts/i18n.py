@@ -26,8 +26,12 @@ def app_dirs() -> list[pathlib.Path]:
 
 
 def django_admin(args: list[str], cwd: pathlib.Path) -> None:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "guanxi.config.settings", "DEBUG": "1",
-           "PYTHONPATH": str(ROOT / "src")}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "guanxi.config.settings",
+        "DEBUG": "1",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
     # -P: the app directory must not shadow the standard library (apps have selectors.py)
     subprocess.run([PYTHON, "-P", "-m", "django", *args], cwd=cwd, env=env, check=True)
 
@@ -52,7 +56,7 @@ def compile_() -> None:
 
 
 def check() -> int:
-    import polib  # noqa: PLC0415  (dev dependency)
+    import polib  # a dev dependency, imported only when checking
 
     problems = 0
     for po in catalogues():
