@@ -19,6 +19,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
@@ -708,7 +709,9 @@ def apply_plan(request):
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            message = _("%(count)d follow-up tasks were planned.") % {"count": len(created)}
+            message = ngettext(
+                "%(count)d follow-up task was planned.", "%(count)d follow-up tasks were planned.", len(created)
+            ) % {"count": len(created)}
             if not request.htmx:
                 messages.success(request, message)
                 return redirect(_next_url(request, record_url(target) or reverse("activities:my_day")))

@@ -5,6 +5,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.access import permissions
@@ -31,7 +32,7 @@ def history(request, content_type_id, object_id):
     entries = []
     for entry in selectors.history_for(obj):
         changes = [
-            (labels.get(name, name), before, after)
+            (labels.get(name) or gettext(name), before, after)
             for name, (before, after) in (entry.changes or {}).items()
             if access.can_see(name)
         ]

@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.access import permissions
 from guanxi.audit import services as audit
@@ -563,7 +564,7 @@ def merge_records(*, actor, entity_key: str, winner, losers: Iterable, choices: 
     moved.update(_move_generic(winner, loser_ids))
     shares = _move_shares(winner, loser_ids)
     if shares:
-        moved[_("shares")] = shares
+        moved[gettext_noop("shares")] = shares
 
     if owner_field:
         _fill_blank_mirrors(data, winner, points, permissions.field_access(actor, entity_key))
@@ -591,10 +592,13 @@ def merge_records(*, actor, entity_key: str, winner, losers: Iterable, choices: 
 
     chosen = {k: v for k, v in audit.diff(before, audit.snapshot(winner)).items() if k in (choices or {})}
     changes = {
-        _("merged records"): [None, ", ".join(f"{o} (#{o.pk})" for o in losers)],
+        gettext_noop("merged records"): [None, ", ".join(f"{o} (#{o.pk})" for o in losers)],
         **chosen,
     }
     if moved:
-        changes[_("related records moved")] = [None, ", ".join(f"{k}: {n}" for k, n in sorted(moved.items()))]
+        changes[gettext_noop("related records moved")] = [
+            None,
+            ", ".join(f"{k}: {n}" for k, n in sorted(moved.items())),
+        ]
     audit.record_change(AuditAction.UPDATE, winner, changes, note=_("Merged duplicates into this record"))
     return winner

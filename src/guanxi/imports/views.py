@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.access import permissions
@@ -22,9 +23,9 @@ from .models import ImportJob, ImportRow
 
 SAMPLE_ROWS = 5
 POLICY_CHOICES = [
-    ("skip", _("Skip the row (keep the existing record as it is)")),
-    ("update", _("Update the existing record with the row's values")),
-    ("create", _("Create a new record anyway")),
+    ("skip", gettext_lazy("Skip the row (keep the existing record as it is)")),
+    ("update", gettext_lazy("Update the existing record with the row's values")),
+    ("create", gettext_lazy("Create a new record anyway")),
 ]
 
 

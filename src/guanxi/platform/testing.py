@@ -10,7 +10,7 @@ _seq = itertools.count(1)
 PASSWORD = "correct-horse-battery-staple"
 
 
-def make_tenant(name: str | None = None, *, admin_email: str | None = None):
+def make_tenant(name: str | None = None, *, admin_email: str | None = None, language: str = "en"):
     """A tenant with its company unit, built-in roles and an administrator (returned as tenant.admin)."""
     from guanxi.org.models import Member
     from guanxi.tenancy.services import tenant_create
@@ -26,6 +26,7 @@ def make_tenant(name: str | None = None, *, admin_email: str | None = None):
             admin_email=admin_email,
             admin_name=f"Admin {n}",
             admin_password=PASSWORD,
+            default_language=language,
         )
     with tenant_context(tenant):
         tenant.admin = Member.objects.select_related("user").get(user__email=admin_email).user
