@@ -260,3 +260,180 @@ def machine() -> str:
         f"{platform.node()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · "
         f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
+
+
+# --- the large tenant of the search and list benchmarks ---------------------------------------
+
+
+def large_tenant(contacts: int, *, seed: int = 7):
+    """The synthetic tenant with ``contacts`` contacts (and contacts/5 accounts), built once per database.
+
+    Built by ``manage.py make_synthetic_tenant`` (the demo generators; same seed, same data). The
+    four representatives of the north region are put in one team, so a representative's
+    ``team`` view scope covers four colleagues' records.
+    """
+    from django.core.management import call_command
+
+    from guanxi.org.models import Member, Team
+    from guanxi.org.services import team_save
+    from guanxi.platform.context import all_tenants_scope, tenant_context
+    from guanxi.tenancy.models import Tenant
+
+    slug = "bench1m" if contacts == 1_000_000 else f"bench{contacts}"
+    with all_tenants_scope():
+        tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        print(f"Building the synthetic tenant {slug} ({contacts:,} contacts) …", flush=True)
+        call_command(
+            "make_synthetic_tenant",
+            accounts=max(1, contacts // 5),
+            contacts=contacts,
+            activities=0,
+            seed=seed,
+            slug=slug,
+        )
+        with all_tenants_scope():
+            tenant = Tenant.objects.get(slug=slug)
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                for table in ("customers_contact", "customers_account", "customers_contactpoint"):
+                    cursor.execute(f"ANALYZE {table}")
+    with tenant_context(tenant):
+        admin = Member.objects.select_related("user").filter(is_admin=True).order_by("pk").first().user
+        north = list(Member.objects.select_related("user").filter(user__email__startswith="north.rep").order_by("pk"))
+        if not Team.objects.filter(name="Bench north team").exists():
+            team_save(actor=None, team=Team(name="Bench north team"), member_ids=[m.pk for m in north])
+    return tenant, admin, north[0].user
+
+
+def session_cookie(tenant, user) -> str:
+    """A signed-in session of ``user`` in ``tenant`` (what the login page would create)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "guanxi.identity.backends.EmailBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session["guanxi_tenant_id"] = tenant.pk
+    session.create()
+    return session.session_key
+
+
+def api_token(tenant, user) -> str:
+    from guanxi.identity.services import api_token_create
+    from guanxi.platform.context import tenant_context
+
+    with tenant_context(tenant, actor=user):
+        _token, secret = api_token_create(user=user, name=f"bench {time.time():.0f}", scope="read")
+    return secret
+
+
+# --- an HTTP server and a load generator -------------------------------------------------------
+
+
+class Server:
+    """``gunicorn`` serving Guanxi on a free local port with the benchmark's database (production settings)."""
+
+    def __init__(self, url: str, *, workers: int = 3):
+        self.url, self.workers = url, workers
+
+    def __enter__(self):
+        import socket
+        import subprocess
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.url,
+            "DEBUG": "0",
+            "API_RATE_LIMIT": "1000000/m",
+            "PYTHONPATH": str(ROOT / "src"),
+            "DJANGO_SETTINGS_MODULE": "guanxi.config.settings",
+        }
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "guanxi.config.wsgi:application",
+                "--workers",
+                str(self.workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+                "--chdir",
+                str(ROOT),
+            ],
+            env=env,
+        )
+        import http.client
+
+        for _ in range(200):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/api/v1/openapi.json")
+                conn.getresponse().read()
+                conn.close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def load(port: int, paths: list[str], *, headers: dict, concurrency: int, requests: int) -> dict:
+    """GET ``paths`` (round robin) with ``concurrency`` keep-alive connections; latencies and throughput."""
+    import http.client
+    import threading
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    counter = iter(range(requests))
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine = []
+        while True:
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                break
+            path = paths[n % len(paths)]
+            started = time.perf_counter()
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    errors.append(f"{response.status} {path}")
+            except (OSError, http.client.HTTPException) as exc:
+                errors.append(f"{exc} {path}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            mine.append(time.perf_counter() - started)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed requests, e.g. {errors[:3]}")
+    return {**summary_ms(latencies), "rps": len(latencies) / wall if wall else float("nan")}

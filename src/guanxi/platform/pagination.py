@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
-from django.db.models import F, Q, Value
+from django.db.models import BooleanField, F, Func, Q, Value
 from django.db.models.functions import Coalesce
 
 COUNT_LIMIT = 10_000
@@ -113,8 +113,51 @@ def _sort_keys(queryset, sort: str) -> tuple[Any, list[tuple[str, bool]]]:
     return queryset, keys
 
 
-def _after(keys: list[tuple[str, bool]], values: list, reverse: bool) -> Q:
+class RowCompare(Func):
+    """``(a, b) > (x, y)``: one row-value comparison, which a B-tree index on (a, b) answers with a range scan.
+
+    The equivalent ``a > x OR (a = x AND b > y)`` is not an index condition: PostgreSQL then walks
+    the index from the start and filters, so page 10,000 cost 10,000 pages of reading.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, lhs: list, op: str, rhs: list):
+        super().__init__(*lhs, *rhs)
+        self.op = op
+        self.width = len(lhs)
+
+    def as_sql(self, compiler, connection, **extra):
+        parts, params = [], []
+        for expression in self.get_source_expressions():
+            sql, p = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(p)
+        n = self.width
+        return f"({', '.join(parts[:n])}) {self.op} ({', '.join(parts[n:])})", params
+
+
+def _row_values_supported(connection) -> bool:
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        return sqlite3.sqlite_version_info >= (3, 15)
+    return connection.vendor in ("postgresql", "mysql")
+
+
+def _after(keys: list[tuple[str, bool]], values: list, reverse: bool, queryset=None) -> Q:
     """Rows strictly after (or before, if ``reverse``) the boundary in the ordering."""
+    from django.db import connections
+
+    directions = {desc for _alias, desc in keys}
+    if queryset is not None and len(directions) == 1 and _row_values_supported(connections[queryset.db]):
+        go_up = directions.pop() == reverse
+        output = {alias: queryset.query.annotations.get(alias) for alias, _desc in keys}
+        rhs = [
+            Value(v, output_field=getattr(output[alias], "output_field", None)) if alias != "pk" else Value(v)
+            for (alias, _desc), v in zip(keys, values, strict=True)
+        ]
+        return Q(RowCompare([F(alias) for alias, _desc in keys], ">" if go_up else "<", rhs))
     q = Q(pk__in=[])
     for i, (alias, desc) in enumerate(keys):
         go_up = desc == reverse
@@ -134,7 +177,7 @@ def paginate(queryset, *, sort: str, cursor: str | None = None, limit: int = 50,
         values, direction = _decode(cursor)
         if len(values) != len(keys):
             raise InvalidCursor("The cursor belongs to another sort order.")
-        queryset = queryset.filter(_after(keys, values, reverse=direction == "prev"))
+        queryset = queryset.filter(_after(keys, values, reverse=direction == "prev", queryset=queryset))
     order = [(f"-{a}" if d != (direction == "prev") else a) for a, d in keys]
     rows = list(queryset.order_by(*order)[: limit + 1])
     more = len(rows) > limit
