@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.platform.models import TenantModel
@@ -175,7 +175,7 @@ class SharingRule(TenantModel):
         Role, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("shared with role")
     )
     access = models.CharField(_("access"), max_length=10, choices=AccessLevel.choices, default=AccessLevel.READ)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
 
     class Meta:
         verbose_name = _("sharing rule")

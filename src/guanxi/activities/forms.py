@@ -8,6 +8,7 @@ from django import forms
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.access import permissions
 from guanxi.platform.views import EntityForm
@@ -163,7 +164,7 @@ class QuickLogForm(forms.Form):
         (Activity.Kind.CALL, _("Call")),
         (Activity.Kind.MEETING, _("Meeting")),
         (Activity.Kind.TASK, _("Task")),
-        (Activity.Kind.EMAIL, _("Email")),
+        (Activity.Kind.EMAIL, pgettext_lazy("activity type", "Email")),
     ]
 
     kind = forms.ChoiceField(label=_("Type"), choices=LOG_KINDS, initial=Activity.Kind.NOTE, widget=forms.RadioSelect)
@@ -262,7 +263,7 @@ class FollowUpStepForm(forms.ModelForm):
 
 
 class ApplyPlanForm(forms.Form):
-    plan = forms.ModelChoiceField(label=_("Plan"), queryset=None)
+    plan = forms.ModelChoiceField(label=pgettext_lazy("follow-up plan", "Plan"), queryset=None)
     start = forms.DateField(label=_("Start on"), widget=date_widget())
     owner = forms.TypedChoiceField(label=_("Tasks for"), coerce=int, widget=forms.Select(attrs={"data-gx-select": ""}))
     account = forms.IntegerField(required=False, widget=forms.HiddenInput)

@@ -32,15 +32,15 @@ def event_uid(activity: Activity, tenant) -> str:
 def _description(activity: Activity) -> str:
     lines = []
     if activity.account_id:
-        lines.append(f"{_('Account')}: {activity.account}")
+        lines.append(_("Account: %(account)s") % {"account": activity.account})
     if activity.contact_id:
-        lines.append(f"{_('Contact')}: {activity.contact}")
+        lines.append(_("Contact: %(contact)s") % {"contact": activity.contact})
     if activity.body:
         lines.append("")
         lines.append(activity.body)
     if activity.next_step:
         lines.append("")
-        lines.append(f"{_('Next step')}: {activity.next_step}")
+        lines.append(_("Next step: %(step)s") % {"step": activity.next_step})
     return "\n".join(lines).strip()
 
 
@@ -61,7 +61,7 @@ def build_feed(activities: Iterable[Activity], *, tenant, name: str, absolute_ur
         event.add("created", a.created_at or now)
         event.add("dtstart", a.starts_at)
         event.add("dtend", a.ends_at or a.starts_at + DEFAULT_DURATION.get(a.kind, datetime.timedelta(minutes=30)))
-        event.add("summary", f"{a.get_kind_display()}: {a.subject}")
+        event.add("summary", _("%(kind)s: %(subject)s") % {"kind": a.get_kind_display(), "subject": a.subject})
         description = _description(a)
         if description:
             event.add("description", description)

@@ -5,6 +5,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.platform.models import OwnedModel, TenantModel
 
@@ -25,7 +26,7 @@ class Activity(OwnedModel):
         CALL = "call", _("Call")
         MEETING = "meeting", _("Meeting")
         TASK = "task", _("Task")
-        EMAIL = "email", _("Email")
+        EMAIL = "email", pgettext_lazy("activity type", "Email")
 
     class Status(models.TextChoices):
         PLANNED = "planned", _("Planned")
@@ -58,7 +59,7 @@ class Activity(OwnedModel):
     starts_at = models.DateTimeField(
         _("when"), default=timezone.now, help_text=_("Due time of a task or start of a meeting.")
     )
-    ends_at = models.DateTimeField(_("until"), null=True, blank=True)
+    ends_at = models.DateTimeField(pgettext_lazy("end time", "until"), null=True, blank=True)
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, blank=True)
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
     next_step = models.CharField(_("next step"), max_length=300, blank=True)
@@ -153,7 +154,7 @@ class FollowUpPlan(TenantModel):
 
     name = models.CharField(_("name"), max_length=120)
     description = models.TextField(_("description"), blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

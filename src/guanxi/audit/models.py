@@ -5,14 +5,15 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.platform import context
 from guanxi.platform.models import TenantModel
 
 
 class AuditAction(models.TextChoices):
-    CREATE = "create", _("Created")
-    UPDATE = "update", _("Updated")
+    CREATE = "create", pgettext_lazy("audit action", "Created")
+    UPDATE = "update", pgettext_lazy("audit action", "Updated")
     DELETE = "delete", _("Deleted")
     LOGIN = "login", _("Signed in")
     LOGOUT = "logout", _("Signed out")

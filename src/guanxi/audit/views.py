@@ -5,7 +5,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.access import permissions
@@ -48,7 +48,7 @@ class AuditFilterSet(django_filters.FilterSet):
         widget=forms.Select(attrs={"data-gx-select": ""}),
     )
     record_type = django_filters.ChoiceFilter(method="filter_record_type", label=_("Record type"), choices=[])
-    object_repr = django_filters.CharFilter(lookup_expr="icontains", label=_("Record"))
+    object_repr = django_filters.CharFilter(lookup_expr="icontains", label=pgettext_lazy("audited record", "Record"))
     ip = django_filters.CharFilter(label=_("IP address"))
     since = django_filters.DateFilter(
         field_name="at", lookup_expr="date__gte", label=_("From"), widget=forms.DateInput(attrs={"type": "date"})

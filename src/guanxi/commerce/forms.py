@@ -1,6 +1,7 @@
 from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.org.models import BusinessLine, OrgUnit
 from guanxi.platform.views import EntityForm
@@ -234,7 +235,11 @@ class CommerceSettingsForm(forms.ModelForm):
 
 
 class QuoteSendForm(forms.Form):
-    to = forms.CharField(label=_("To"), max_length=500, help_text=_("Several addresses separated by commas."))
+    to = forms.CharField(
+        label=pgettext_lazy("email recipient", "To"),
+        max_length=500,
+        help_text=_("Several addresses separated by commas."),
+    )
     cc = forms.CharField(label=_("Cc"), max_length=500, required=False)
     subject = forms.CharField(label=_("Subject"), max_length=200)
     body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 10}))

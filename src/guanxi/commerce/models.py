@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.platform.models import OwnedModel, TenantModel
 
@@ -41,7 +42,7 @@ class TaxClass(TenantModel):
     """A VAT / sales tax rate, e.g. 13 % goods, 6 % services, 0 % exempt."""
 
     name = models.CharField(_("name"), max_length=80)
-    rate = models.DecimalField(_("rate (%)"), max_digits=6, decimal_places=3, default=0)
+    rate = models.DecimalField(pgettext_lazy("tax class", "rate (%)"), max_digits=6, decimal_places=3, default=0)
 
     class Meta:
         verbose_name = _("tax class")
@@ -79,14 +80,14 @@ class Product(TenantModel):
         related_name="+",
         verbose_name=_("business line"),
     )
-    unit = models.CharField(_("unit"), max_length=30, default="pcs")
+    unit = models.CharField(pgettext_lazy("unit of measure", "unit"), max_length=30, default="pcs")
     cost = models.DecimalField(_("cost"), max_digits=18, decimal_places=2, null=True, blank=True)
     list_price = models.DecimalField(_("list price"), max_digits=18, decimal_places=4, default=0)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     tax_class = models.ForeignKey(
         TaxClass, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("tax class")
     )
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     description = models.TextField(_("description"), blank=True)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
@@ -117,7 +118,7 @@ class Channel(models.TextChoices):
 
     DIRECT = "direct", _("Direct sales")
     TELESALES = "telesales", _("Telesales")
-    MOBILE = "mobile", _("Mobile")
+    MOBILE = "mobile", pgettext_lazy("sales channel", "Mobile")
     ECOMMERCE = "ecommerce", _("E-commerce / API")
 
 
@@ -196,7 +197,7 @@ class PriceBook(TenantModel):
     is_default = models.BooleanField(
         _("default price book"), default=False, help_text=_("Used when no more specific book applies.")
     )
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     description = models.TextField(_("description"), blank=True)
@@ -281,7 +282,7 @@ class DocumentLine(TenantModel):
     )
     sku = models.CharField(_("SKU"), max_length=60, blank=True)
     description = models.CharField(_("description"), max_length=300)
-    unit = models.CharField(_("unit"), max_length=30, blank=True)
+    unit = models.CharField(pgettext_lazy("unit of measure", "unit"), max_length=30, blank=True)
     quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=3, default=1)
     list_price = models.DecimalField(
         _("list price"), max_digits=18, decimal_places=4, null=True, blank=True, help_text=_("Price book price.")
@@ -309,7 +310,7 @@ class QuoteStatus(models.TextChoices):
     APPROVED = "approved", _("Approved")
     SENT = "sent", _("Sent")
     ACCEPTED = "accepted", _("Accepted")
-    REJECTED = "rejected", _("Rejected")
+    REJECTED = "rejected", pgettext_lazy("quote status", "Rejected")
     EXPIRED = "expired", _("Expired")
     SUPERSEDED = "superseded", _("Superseded")
 
@@ -319,7 +320,7 @@ class Quote(OwnedModel, DocumentTotals):
 
     Status = QuoteStatus
 
-    number = models.CharField(_("number"), max_length=30, editable=False)
+    number = models.CharField(pgettext_lazy("quote", "number"), max_length=30, editable=False)
     version = models.PositiveSmallIntegerField(_("version"), default=1, editable=False)
     previous_version = models.ForeignKey(
         "self",
@@ -361,7 +362,7 @@ class Quote(OwnedModel, DocumentTotals):
         help_text=_("Leave empty to pick the most specific valid book for each product."),
     )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.DIRECT)
-    quote_date = models.DateField(_("date"), default=datetime.date.today)
+    quote_date = models.DateField(pgettext_lazy("quote", "date"), default=datetime.date.today)
     valid_until = models.DateField(_("valid until"))
     terms = models.TextField(_("terms"), blank=True)
     notes = models.TextField(_("internal notes"), blank=True)
@@ -492,7 +493,7 @@ class Order(OwnedModel, DocumentTotals):
 
     Status = OrderStatus
 
-    number = models.CharField(_("number"), max_length=30, editable=False)
+    number = models.CharField(pgettext_lazy("order", "number"), max_length=30, editable=False)
     status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.DRAFT)
     channel = models.CharField(_("sales channel"), max_length=20, choices=Channel.choices, default=Channel.DIRECT)
     account = models.ForeignKey(

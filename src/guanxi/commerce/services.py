@@ -1225,7 +1225,14 @@ def quote_send(*, actor, quote: Quote, to, subject: str, body: str, cc=()) -> Qu
             "status": Activity.Status.DONE,
             "direction": Activity.Direction.OUTBOUND,
             "subject": subject[:200],
-            "body": f"{_('To')}: {', '.join(recipients + copies)}\n{_('Attachment')}: {quote.display_number}.pdf\n\n{body}",
+            "body": "\n".join(
+                [
+                    _("To: %(addresses)s") % {"addresses": ", ".join(recipients + copies)},
+                    _("Attachment: %(file)s") % {"file": f"{quote.display_number}.pdf"},
+                    "",
+                    body,
+                ]
+            ),
             "starts_at": now,
             "owner": actor or quote.owner,
             "account": quote.account,

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.access import permissions
@@ -115,7 +115,7 @@ class ProductViews(EntityViews):
         Column("name", gettext_lazy("Name"), sort="name", kind="link", default=True),
         Column("kind", gettext_lazy("Type"), kind="choice", default=True),
         Column("category", gettext_lazy("Category"), default=True),
-        Column("unit", gettext_lazy("Unit")),
+        Column("unit", pgettext_lazy("unit of measure", "Unit")),
         Column("list_price", gettext_lazy("List price"), sort="list_price", render=_money_cell("list_price", price),
                default=True),
         Column("cost", gettext_lazy("Cost"), render=_money_cell("cost")),
@@ -255,7 +255,13 @@ def price_book_entry_save(request, pk, entry_pk=None):
         else:
             messages.success(request, _("The price was saved."))
     else:
-        messages.error(request, " ".join(f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()))
+        messages.error(
+            request,
+            " ".join(
+                _("%(label)s: %(value)s") % {"label": form.fields[k].label, "value": " ".join(v)}
+                for k, v in form.errors.items()
+            ),
+        )
     return redirect(book.get_absolute_url())
 
 
@@ -434,13 +440,13 @@ class QuoteViews(EntityViews):
     icon = "file-earmark-text"
     bulk_tags = False
     columns = [
-        Column("number", gettext_lazy("Number"), sort="number", kind="link", default=True,
+        Column("number", pgettext_lazy("quote", "Number"), sort="number", kind="link", default=True,
                render=lambda q: _link(q, q.display_number)),
         Column("title", gettext_lazy("Title"), sort="title", default=True),
         Column("account", gettext_lazy("Account"), default=True),
         Column("status", gettext_lazy("Status"), sort="status", kind="badge", badge_classes=QUOTE_BADGES, default=True),
         Column("total", gettext_lazy("Total"), sort="total", render=_money_cell("total"), default=True),
-        Column("quote_date", gettext_lazy("Date"), sort="quote_date", kind="date", default=True),
+        Column("quote_date", pgettext_lazy("quote", "Date"), sort="quote_date", kind="date", default=True),
         Column("valid_until", gettext_lazy("Valid until"), sort="valid_until", kind="date", default=True),
         Column("owner", gettext_lazy("Owner"), default=True),
         Column("contact", gettext_lazy("Contact")),
@@ -788,7 +794,7 @@ class OrderViews(EntityViews):
     icon = "box-seam"
     bulk_tags = False
     columns = [
-        Column("number", gettext_lazy("Number"), sort="number", kind="link", default=True,
+        Column("number", pgettext_lazy("order", "Number"), sort="number", kind="link", default=True,
                render=lambda o: _link(o, o.number)),
         Column("account", gettext_lazy("Customer"), default=True),
         Column("status", gettext_lazy("Status"), sort="status", kind="badge", badge_classes=ORDER_BADGES, default=True),

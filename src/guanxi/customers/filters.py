@@ -2,6 +2,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.org.models import BusinessLine, OrgUnit
 from guanxi.platform.filters import EntityFilterSet
@@ -31,7 +32,7 @@ class AccountFilterSet(EntityFilterSet):
     industry = django_filters.MultipleChoiceFilter(
         choices=Industry.choices, label=_("Industry"), widget=forms.SelectMultiple(attrs=SELECT)
     )
-    size = django_filters.ChoiceFilter(choices=CompanySize.choices, label=_("Size"))
+    size = django_filters.ChoiceFilter(choices=CompanySize.choices, label=pgettext_lazy("company size", "Size"))
     rating = django_filters.MultipleChoiceFilter(
         choices=Rating.choices, label=_("Rating"), widget=forms.SelectMultiple(attrs=SELECT)
     )

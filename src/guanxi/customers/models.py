@@ -5,6 +5,7 @@ import re
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.platform.models import OwnedModel, TenantModel
 
@@ -13,7 +14,7 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 class LifecycleStage(models.TextChoices):
     PROSPECT = "prospect", _("Prospect")
-    OPPORTUNITY = "opportunity", _("Opportunity")
+    OPPORTUNITY = "opportunity", pgettext_lazy("lifecycle stage", "Opportunity")
     CUSTOMER = "customer", _("Signed customer")
     END_USER = "end_user", _("End user")
     CHURNED = "churned", _("Churned")
@@ -102,13 +103,15 @@ class Account(OwnedModel, AddressMixin):
     """An organisation or an individual consumer we have a relationship with."""
 
     class Kind(models.TextChoices):
-        ORGANIZATION = "organization", _("Organisation")
+        ORGANIZATION = "organization", pgettext_lazy("account kind", "Organisation")
         INDIVIDUAL = "individual", _("Individual consumer")
 
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("type"), max_length=20, choices=Kind.choices, default=Kind.ORGANIZATION)
     industry = models.CharField(_("industry"), max_length=30, choices=Industry.choices, blank=True)
-    size = models.CharField(_("size"), max_length=20, choices=CompanySize.choices, blank=True)
+    size = models.CharField(
+        pgettext_lazy("company size", "size"), max_length=20, choices=CompanySize.choices, blank=True
+    )
     annual_revenue = models.DecimalField(_("annual revenue"), max_digits=18, decimal_places=2, null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     region = models.ForeignKey(
@@ -192,7 +195,7 @@ class Contact(OwnedModel, AddressMixin):
 
     family_name = models.CharField(_("family name"), max_length=80, blank=True)
     given_name = models.CharField(_("given name"), max_length=80, blank=True)
-    full_name = models.CharField(_("name"), max_length=170, editable=False)
+    full_name = models.CharField(pgettext_lazy("person", "name"), max_length=170, editable=False)
     salutation = models.CharField(_("salutation"), max_length=10, choices=Salutation.choices, blank=True)
     title = models.CharField(_("job title"), max_length=120, blank=True)
     department = models.CharField(_("department"), max_length=120, blank=True)
@@ -299,7 +302,9 @@ class ContactPoint(TenantModel):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, null=True, blank=True, related_name="points")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="points")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    value = models.CharField(_("value"), max_length=254)  # lower-case email or E.164 phone
+    value = models.CharField(
+        pgettext_lazy("email or phone", "value"), max_length=254
+    )  # lower-case email or E.164 phone
     label = models.CharField(_("label"), max_length=10, choices=Label.choices, default=Label.WORK)
     is_primary = models.BooleanField(_("primary"), default=False)
 
@@ -327,8 +332,10 @@ class LifecycleChange(TenantModel):
     """Every change of an account's lifecycle stage, with its date."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="lifecycle_changes")
-    from_stage = models.CharField(_("from"), max_length=20, choices=LifecycleStage.choices, blank=True)
-    to_stage = models.CharField(_("to"), max_length=20, choices=LifecycleStage.choices)
+    from_stage = models.CharField(
+        pgettext_lazy("stage change", "from"), max_length=20, choices=LifecycleStage.choices, blank=True
+    )
+    to_stage = models.CharField(pgettext_lazy("stage change", "to"), max_length=20, choices=LifecycleStage.choices)
     changed_at = models.DateTimeField(_("changed"), default=timezone.now)
     changed_by = models.ForeignKey(
         "identity.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")

@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from guanxi.access import permissions
@@ -45,7 +46,7 @@ class AccountViews(EntityViews):
         Column("owner", _("Owner"), default=True),
         Column("rating", _("Rating"), sort="rating", kind="choice"),
         Column("kind", _("Type"), kind="choice"),
-        Column("size", _("Size"), kind="choice"),
+        Column("size", pgettext_lazy("company size", "Size"), kind="choice"),
         Column("annual_revenue", _("Annual revenue"), sort="annual_revenue", kind="money"),
         Column("region", _("Region")),
         Column("business_line", _("Business line")),
@@ -107,7 +108,14 @@ class ContactViews(EntityViews):
     detail_template = "customers/contact_detail.html"
     default_sort = "full_name"
     columns = [
-        Column("full_name", _("Name"), sort="full_name", kind="link", default=True, field="family_name"),
+        Column(
+            "full_name",
+            pgettext_lazy("person", "Name"),
+            sort="full_name",
+            kind="link",
+            default=True,
+            field="family_name",
+        ),
         Column("title", _("Job title"), sort="title", default=True),
         Column("account", _("Account"), default=True),
         Column("phone", _("Phone"), kind="phone", default=True),

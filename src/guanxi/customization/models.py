@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.platform.models import TenantModel
 
@@ -76,7 +77,7 @@ class CustomFieldDefinition(TenantModel):
     position = models.PositiveIntegerField(_("position"), default=0)
     show_in_list = models.BooleanField(_("show as list column"), default=False)
     filterable = models.BooleanField(_("offer as list filter"), default=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.platform.models import TenantModel
 
@@ -12,7 +13,7 @@ class DuplicateCandidate(TenantModel):
     """Two records of one entity that look like the same customer (a pair; pairs form groups)."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("duplicate status", "Open")
         DISMISSED = "dismissed", _("Not duplicates")
         MERGED = "merged", _("Merged")
 
@@ -20,7 +21,7 @@ class DuplicateCandidate(TenantModel):
     first_id = models.BigIntegerField()  # the smaller record id
     second_id = models.BigIntegerField()
     group_id = models.BigIntegerField()  # smallest record id of its group of connected open pairs
-    score = models.PositiveSmallIntegerField(_("score"))
+    score = models.PositiveSmallIntegerField(pgettext_lazy("similarity", "score"))
     reasons = models.JSONField(_("reasons"), default=list)  # [{"kind": "email", "value": …, "similarity": …}]
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     found_at = models.DateTimeField(_("found"), default=timezone.now, editable=False)
@@ -64,12 +65,14 @@ class DuplicateScan(TenantModel):
         MANUAL = "manual", _("On demand")
         NIGHTLY = "nightly", _("Nightly")
 
-    trigger = models.CharField(_("started"), max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    trigger = models.CharField(
+        pgettext_lazy("scan trigger", "started"), max_length=10, choices=Trigger.choices, default=Trigger.MANUAL
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
-    created_at = models.DateTimeField(_("requested"), default=timezone.now, editable=False)
+    created_at = models.DateTimeField(pgettext_lazy("scan", "requested"), default=timezone.now, editable=False)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     stats = models.JSONField(default=dict, blank=True)  # {entity: {pairs, comparisons, skipped_blocks, …}}

@@ -5,6 +5,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class UserManager(BaseUserManager):
@@ -39,7 +40,7 @@ class User(AbstractBaseUser):
         help_text=_("Leave empty to follow the browser."),
     )
     time_zone = models.CharField(_("time zone"), max_length=60, blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     is_operator = models.BooleanField(
         _("platform operator"),
         default=False,

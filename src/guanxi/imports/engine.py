@@ -635,12 +635,19 @@ class Run:
                 for index in columns:
                     cells.setdefault(index, []).append(message)
             else:
-                general.append(f"{', '.join(fields)}: {message}" if fields and fields[0] else message)
+                general.append(
+                    _("%(label)s: %(value)s") % {"label": ", ".join(fields), "value": message}
+                    if fields and fields[0]
+                    else message
+                )
         return cells, general
 
     def message(self, row: Row) -> str:
         cells, general = self.problems(row)
-        parts = [f"{self.column_name(i)}: {' '.join(m)}" for i, m in sorted(cells.items())]
+        parts = [
+            _("%(label)s: %(value)s") % {"label": self.column_name(i), "value": " ".join(m)}
+            for i, m in sorted(cells.items())
+        ]
         return "; ".join(parts + general)
 
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.platform.models import TenantModel
 
@@ -55,8 +56,8 @@ class ImportJob(TenantModel):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.UPLOADED)
     total_rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
     processed = models.PositiveIntegerField(_("processed"), default=0)
-    created = models.PositiveIntegerField(_("created"), default=0)
-    updated = models.PositiveIntegerField(_("updated"), default=0)
+    created = models.PositiveIntegerField(pgettext_lazy("import result", "created"), default=0)
+    updated = models.PositiveIntegerField(pgettext_lazy("import result", "updated"), default=0)
     skipped = models.PositiveIntegerField(_("skipped"), default=0)
     failed = models.PositiveIntegerField(_("failed"), default=0)
     # Checkpoint: the last file row (1-based, header included) whose outcome is committed.
@@ -123,8 +124,8 @@ class ImportRow(TenantModel):
     """What one row of the file became; drives undo, resume and the error file."""
 
     class Action(models.TextChoices):
-        CREATED = "created", _("Created")
-        UPDATED = "updated", _("Updated")
+        CREATED = "created", pgettext_lazy("import result", "Created")
+        UPDATED = "updated", pgettext_lazy("import result", "Updated")
         SKIPPED = "skipped", _("Skipped")
         FAILED = "failed", _("Failed")
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.platform.models import TenantModel
 
@@ -48,7 +49,7 @@ class BusinessLine(TenantModel):
     name = models.CharField(_("name"), max_length=120)
     code = models.CharField(_("code"), max_length=30, blank=True)
     description = models.TextField(_("description"), blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
 
     class Meta:
         verbose_name = _("business line")
@@ -85,7 +86,7 @@ class Member(TenantModel):
         default=False,
         help_text=_("Administrators manage users, roles and settings and see all records."),
     )
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     joined_at = models.DateTimeField(_("joined"), default=timezone.now)
 
     class Meta:

@@ -8,6 +8,7 @@ import smtplib
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from guanxi.access import permissions
 from guanxi.audit import services as audit
@@ -134,7 +135,12 @@ def member_add(
         raise ValidationError({"email": _("This person is already a member.")})
     if tenant.max_users is not None and Member.objects.filter(is_active=True).count() >= tenant.max_users:
         raise ValidationError(
-            _("Your plan allows %(n)s users; deactivate someone or ask for more.") % {"n": tenant.max_users}
+            ngettext(
+                "Your plan allows %(n)s user; deactivate someone or ask for more.",
+                "Your plan allows %(n)s users; deactivate someone or ask for more.",
+                tenant.max_users,
+            )
+            % {"n": tenant.max_users}
         )
     member = Member(user=user, unit=unit, manager=manager, title=title, is_admin=is_admin)
     member.full_clean()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.access import permissions
@@ -165,5 +166,5 @@ class EntityFilterSet(django_filters.FilterSet):
             choices = dict(getattr(self.form.fields[name], "choices", None) or [])
             items = value if hasattr(value, "__iter__") and not isinstance(value, str) else [value]
             value = ", ".join(str(choices.get(v, choices.get(str(v), v))) for v in items)
-            chips.append((name, f"{label}: {value}"))
+            chips.append((name, gettext("%(label)s: %(value)s") % {"label": label, "value": value}))
         return chips

@@ -27,7 +27,7 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from guanxi.access import permissions
@@ -591,7 +591,11 @@ class EntityViews:
             n = crud.records_assign_owner(
                 entity_key=self.entity_key, actor=request.user, queryset=queryset, owner=owner
             )
-            messages.success(request, _("%(n)s records now belong to %(owner)s.") % {"n": n, "owner": owner})
+            messages.success(
+                request,
+                ngettext("%(n)s record now belongs to %(owner)s.", "%(n)s records now belong to %(owner)s.", n)
+                % {"n": n, "owner": owner},
+            )
         elif action in ("tag", "untag") and self.entity.tags:
             tag = Tag.objects.filter(pk=_int(request.POST.get("tag"))).first()
             if tag is None:
@@ -600,7 +604,7 @@ class EntityViews:
             n = crud.records_tag(
                 entity_key=self.entity_key, actor=request.user, queryset=queryset, tag=tag, add=action == "tag"
             )
-            messages.success(request, _("%(n)s records changed.") % {"n": n})
+            messages.success(request, ngettext("%(n)s record changed.", "%(n)s records changed.", n) % {"n": n})
         elif action == "delete":
             permissions.require(request.user, self.entity_key, Action.DELETE)
             try:
@@ -608,7 +612,9 @@ class EntityViews:
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
                 return HttpResponseRedirect(back)
-            messages.success(request, _("%(n)s records were deleted.") % {"n": n})
+            messages.success(
+                request, ngettext("%(n)s record was deleted.", "%(n)s records were deleted.", n) % {"n": n}
+            )
         else:
             raise Http404
         return HttpResponseRedirect(back)

@@ -211,7 +211,7 @@ class CompetingProductForm(forms.Form):
     performance = forms.CharField(label=_("Performance"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     price = forms.DecimalField(label=_("Price"), max_digits=18, decimal_places=2, required=False, min_value=0)
     currency = forms.CharField(label=_("Currency"), max_length=3, required=False)
-    competes_with = forms.ModelMultipleChoiceField(queryset=None, required=False, label=_("Competes with our"))
+    competes_with = forms.ModelMultipleChoiceField(queryset=None, required=False, label=_("Competes with our products"))
 
     def __init__(self, *args, **kwargs):
         from guanxi.commerce.models import Product

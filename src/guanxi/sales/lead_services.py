@@ -19,7 +19,7 @@ from django.db.models import Count, Max, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from guanxi.access import permissions
 from guanxi.audit import services as audit
@@ -508,7 +508,7 @@ def lead_create(*, actor, data: dict, tags: Iterable | None = None, web_form: We
     _check_named(data)
     status = data.get("status") or Lead.Status.NEW
     if status == Lead.Status.CONVERTED:
-        raise ValidationError({"status": _("A lead becomes converted by converting it.")})
+        raise ValidationError({"status": _("A new lead cannot start as converted; create it, then use “Convert”.")})
     data["status"] = status
     if web_form is not None:
         data["web_form"] = web_form
@@ -648,7 +648,7 @@ def lead_duplicates(user, lead: Lead, *, limit: int = 10) -> Duplicates:
         elif not (lead.email or lead.phone):
             contacts_named = contacts_named.none()
         for pk in contacts_named.values_list("pk", flat=True).distinct()[:50]:
-            reasons_c.setdefault(pk, []).append(_("same name"))
+            reasons_c.setdefault(pk, []).append(pgettext("person", "same name"))
     seen_accounts = permissions.visible(user, Account.objects.filter(pk__in=list(reasons_a))).select_related("owner")
     seen_contacts = permissions.visible(user, Contact.objects.filter(pk__in=list(reasons_c))).select_related(
         "owner", "account"

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.customers.models import AddressMixin, Industry, Source, compose_name
 from guanxi.platform.models import OwnedModel, TenantModel, TimeStampedModel
@@ -26,7 +27,7 @@ class Pipeline(TenantModel):
         verbose_name=_("business line"),
     )
     is_default = models.BooleanField(_("default pipeline"), default=False)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -43,7 +44,7 @@ class Stage(TenantModel):
     """A step of a pipeline with its default win probability."""
 
     class Kind(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("opportunity status", "Open")
         WON = "won", _("Won")
         LOST = "lost", _("Lost")
 
@@ -78,7 +79,7 @@ class Opportunity(OwnedModel):
     """A potential deal with an account, moving through a pipeline's stages."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("opportunity status", "Open")
         WON = "won", _("Won")
         LOST = "lost", _("Lost")
 
@@ -249,7 +250,7 @@ class Lead(OwnedModel, AddressMixin):
     """A prospective customer not yet qualified: captured by hand, a web form, an import or the API."""
 
     class Status(models.TextChoices):
-        NEW = "new", _("New")
+        NEW = "new", pgettext_lazy("lead status", "New")
         CONTACTED = "contacted", _("Contacted")
         QUALIFIED = "qualified", _("Qualified")
         UNQUALIFIED = "unqualified", _("Unqualified")
@@ -258,7 +259,7 @@ class Lead(OwnedModel, AddressMixin):
     company = models.CharField(_("company"), max_length=200, blank=True)
     family_name = models.CharField(_("family name"), max_length=80, blank=True)
     given_name = models.CharField(_("given name"), max_length=80, blank=True)
-    full_name = models.CharField(_("name"), max_length=170, editable=False, blank=True)
+    full_name = models.CharField(pgettext_lazy("person", "name"), max_length=170, editable=False, blank=True)
     title = models.CharField(_("job title"), max_length=120, blank=True)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
@@ -400,11 +401,14 @@ class LeadScoringRule(TenantModel):
     field = models.CharField(_("field"), max_length=40)
     operator = models.CharField(_("operator"), max_length=20, choices=Operator.choices, default=Operator.EQUALS)
     value = models.CharField(
-        _("value"), max_length=300, blank=True, help_text=_("For “is one of”, separate values with commas.")
+        pgettext_lazy("compared value", "value"),
+        max_length=300,
+        blank=True,
+        help_text=_("For “is one of”, separate values with commas."),
     )
     points = models.SmallIntegerField(_("points"), default=10)
     category = models.CharField(_("category"), max_length=20, choices=Category.choices, default=Category.FIT)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -426,8 +430,8 @@ class LeadAssignmentRule(TenantModel):
         FIXED = "fixed", _("Always the first assignee")
 
     name = models.CharField(_("name"), max_length=120)
-    position = models.PositiveSmallIntegerField(_("order"), default=0)
-    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(pgettext_lazy("position", "order"), default=0)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     region = models.ForeignKey(
         "org.OrgUnit",
         on_delete=models.CASCADE,
@@ -485,7 +489,7 @@ class WebToLeadForm(TenantModel):
 
     name = models.CharField(_("name"), max_length=120)
     key = models.CharField(_("public key"), max_length=64, unique=True, default=_new_form_key, editable=False)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     title = models.CharField(_("heading"), max_length=200, blank=True)
     intro = models.TextField(_("introduction"), blank=True)
     fields = models.JSONField(_("fields shown"), default=list, blank=True)
@@ -538,8 +542,8 @@ class Competitor(TenantModel, TimeStampedModel):
     """A company we compete with, its products and how we fare against it."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
-        INACTIVE = "inactive", _("Inactive")
+        ACTIVE = "active", pgettext_lazy("competitor status", "Active")
+        INACTIVE = "inactive", pgettext_lazy("competitor status", "Inactive")
         ACQUIRED = "acquired", _("Acquired")
 
     name = models.CharField(_("name"), max_length=200)
@@ -586,7 +590,7 @@ class CompetingProduct(TenantModel):
         through="CompetingProductTarget",
         blank=True,
         related_name="+",
-        verbose_name=_("competes with our"),
+        verbose_name=_("competes with our products"),
     )
 
     class Meta:

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from guanxi.access import permissions
@@ -94,7 +94,12 @@ class LeadViews(EntityViews):
     default_sort = "-created_at"
     columns = [
         Column(
-            "full_name", gettext_lazy("Name"), sort="full_name", render=_lead_link, default=True, field="family_name"
+            "full_name",
+            pgettext_lazy("person", "Name"),
+            sort="full_name",
+            render=_lead_link,
+            default=True,
+            field="family_name",
         ),
         Column("company", gettext_lazy("Company"), sort="company", default=True),
         Column("status", gettext_lazy("Status"), sort="status", kind="badge", default=True, badge_classes=LEAD_BADGES),
@@ -204,7 +209,7 @@ class OpportunityViews(EntityViews):
             gettext_lazy("Value and forecast"),
             ["amount", "currency", "amount_from_lines", "probability", "expected_close_date", "forecast_category"],
         ),
-        (gettext_lazy("Organisation"), ["team", "business_line", "region", "is_key_account"]),
+        (pgettext_lazy("form section", "Organisation"), ["team", "business_line", "region", "is_key_account"]),
         (gettext_lazy("Next step and description"), ["next_step", "description"]),
     ]
 
@@ -270,7 +275,7 @@ class CompetitorViews(EntityViews):
     ]  # fmt: skip
     form_sections = [
         (gettext_lazy("Competitor"), ["name", "status", "website", "main_markets"]),
-        (gettext_lazy("Profile"), ["background", "strategy", "strengths", "weaknesses"]),
+        (pgettext_lazy("competitor", "Profile"), ["background", "strategy", "strengths", "weaknesses"]),
     ]
 
     def list_queryset(self, request):

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from guanxi.access import permissions
@@ -274,7 +275,9 @@ def scoring_rule_delete(request, pk):
 def scoring_rules_suggested(request):
     _admin(request)
     n = lead_services.scoring_rules_install_suggested(actor=request.user)
-    messages.success(request, _("%(n)s suggested rules were added.") % {"n": n})
+    messages.success(
+        request, ngettext("%(n)s suggested rule was added.", "%(n)s suggested rules were added.", n) % {"n": n}
+    )
     return redirect("sales:scoring_rule_list")
 
 
@@ -283,7 +286,10 @@ def scoring_rules_suggested(request):
 def scoring_rescore(request):
     _admin(request)
     n = lead_services.leads_rescore_all()
-    messages.success(request, _("Scores recomputed: %(n)s changed.") % {"n": n})
+    messages.success(
+        request,
+        ngettext("Scores recomputed: %(n)s lead changed.", "Scores recomputed: %(n)s leads changed.", n) % {"n": n},
+    )
     return redirect("sales:scoring_rule_list")
 
 
@@ -303,6 +309,8 @@ def assignment_rule_list(request):
         )
         .order_by("position", "pk")
     )
+    for rule in rules:  # one message "strategy: people", so that translations place the punctuation
+        rule.assignee_names = ", ".join(str(link.member.user) for link in rule.assignee_links.all())
     return render(request, "sales/admin_assignment_rules.html", {"rules": rules})
 
 

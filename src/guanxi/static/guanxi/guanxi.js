@@ -30,7 +30,11 @@
     }
     if (t.matches("[data-gx-select-all], input[name=ids]")) {
       var n = document.querySelectorAll("input[name=ids]:checked").length;
-      document.querySelectorAll("[data-gx-selected-count]").forEach(function (el) { el.textContent = n; });
+      // The label comes translated from the page in two plural forms ("__n__" stands for the number).
+      document.querySelectorAll("[data-gx-selected-count]").forEach(function (el) {
+        var label = n === 1 ? el.dataset.gxOne : el.dataset.gxOther;
+        el.textContent = label ? label.replace("__n__", n) : n;
+      });
       document.querySelectorAll("[data-gx-bulkbar]").forEach(function (el) { el.classList.toggle("d-none", n === 0); });
     }
   });
