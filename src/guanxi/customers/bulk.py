@@ -160,13 +160,32 @@ def snapshot_values(model, values: dict) -> dict:
     return data
 
 
+_SORTED_FIELDS: dict = {}
+
+
 def creation_changes(model, values: dict, tags: list[str]) -> dict:
     """The changes of a created record as ``BaseWriter._creation_changes`` records them."""
-    changes = {
-        k: [None, v]
-        for k, v in sorted(snapshot_values(model, values).items())
-        if v not in (None, "", False) and k != "created_by"
-    }
+    custom = values.get("custom")
+    if custom:
+        items = sorted(snapshot_values(model, values).items())
+    else:
+        # No custom values: the snapshot's keys are the field names, walked in sorted order.
+        fields = _SORTED_FIELDS.get(model)
+        if fields is None:
+            fields = _SORTED_FIELDS[model] = sorted(
+                (f.name, f.attname)
+                for f in fastwrite.Table.of(model).fields
+                if f.name not in audit.SKIPPED_FIELDS and not f.primary_key and f.name != "custom"
+            )
+        jsonable = audit._jsonable
+        items = []
+        for name, attname in fields:
+            value = values.get(attname)
+            if value is None or value.__class__ in _PLAIN:
+                items.append((name, value))
+            else:
+                items.append((name, jsonable(value)))
+    changes = {k: [None, v] for k, v in items if v not in (None, "", False) and k != "created_by"}
     if tags:
         changes["tags"] = [None, ", ".join(tags)]
     return changes

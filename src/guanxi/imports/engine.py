@@ -16,13 +16,18 @@ the first rows with their problems.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
 import hashlib
 import io
 import logging
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from queue import Empty, Queue
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -33,7 +38,7 @@ from django.core.validators import URLValidator, validate_email
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from guanxi.access import permissions
@@ -48,7 +53,8 @@ from .models import ImportJob, ImportRow
 
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 2000
+CHUNK_SIZE = 5000
+PIPELINE = True  # parse the next chunk in a second thread while this one is written
 PREVIEW_ROWS = 50
 STALE_AFTER = timedelta(minutes=5)
 POLICIES = ("skip", "update", "create")
@@ -355,16 +361,94 @@ class Run:
     # --- preparing a chunk ----------------------------------------------------------------------------
 
     def prepare(self, raw_rows: list[tuple[int, list]]) -> list[Row]:
+        return self.finish(self.parse_chunk(raw_rows))
+
+    def parse_chunk(self, raw_rows: list[tuple[int, list]]) -> list[Row]:
+        """Cells to values to record data: no database access (it may run in the reading thread)."""
         rows = [Row(number, cells) for number, cells in raw_rows]
         for row in rows:
             self.parse_row(row)
+        for row in rows:
+            if not row.failed:
+                self.writer.build(row)
+        return rows
+
+    def finish(self, rows: list[Row]) -> list[Row]:
+        """Relations, de-duplication and validation of parsed rows (queries, one per kind per chunk)."""
         live = [row for row in rows if not row.failed]
-        for row in live:
-            self.writer.build(row)
-        live = [row for row in live if not row.failed]
         self.writer.resolve(live)
         self.decide([row for row in live if not row.failed])
         return rows
+
+    @property
+    def parses_without_database(self) -> bool:
+        """No mapped column needs a query to parse (users and looked-up names load tables lazily)."""
+        from guanxi.customization.models import FieldType
+
+        for target in self.columns.values():
+            if target.kind in (specs.USER, specs.LOOKUP):
+                return False
+            if target.definition is not None and target.definition.field_type == FieldType.USER:
+                return False
+        return True
+
+    def chunks(self, numbered_rows) -> Iterator[tuple[list, list[Row]]]:
+        """(raw rows, parsed rows) per chunk of ``CHUNK_SIZE`` rows.
+
+        Reading the file and parsing cells is CPU work that needs no database: when the mapping
+        allows it, it runs in a second thread, one chunk ahead, while this thread waits for the
+        database to write the previous chunk (psycopg releases the GIL while it waits). At most
+        two parsed chunks wait in the queue, so memory stays flat. Everything that reads or
+        writes the database (look-ups, de-duplication, writes, checkpoints) stays in this
+        thread, in file order, so resuming and exactly-once are as without the thread.
+        """
+
+        def batches():
+            chunk: list = []
+            for item in numbered_rows:
+                chunk.append(item)
+                if len(chunk) >= CHUNK_SIZE:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
+
+        if not (PIPELINE and self.parses_without_database):
+            for chunk in batches():
+                yield chunk, self.parse_chunk(chunk)
+            return
+        queue: Queue = Queue(maxsize=2)
+        stop = threading.Event()
+        language = translation.get_language()
+
+        def produce():
+            try:
+                if language:
+                    translation.activate(language)
+                for chunk in batches():
+                    if stop.is_set():
+                        return
+                    queue.put((chunk, self.parse_chunk(chunk)))
+                queue.put(None)
+            except BaseException as exc:  # handed to the writing thread
+                queue.put(exc)
+
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(produce,), daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = queue.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            while thread.is_alive():
+                with contextlib.suppress(Empty):
+                    queue.get_nowait()
+                thread.join(0.05)
 
     def decide(self, rows: list[Row]) -> None:
         """Match rows against existing records, choose create / update / skip, load, validate."""
@@ -635,19 +719,12 @@ class Run:
                 for index in columns:
                     cells.setdefault(index, []).append(message)
             else:
-                general.append(
-                    _("%(label)s: %(value)s") % {"label": ", ".join(fields), "value": message}
-                    if fields and fields[0]
-                    else message
-                )
+                general.append(f"{', '.join(fields)}: {message}" if fields and fields[0] else message)
         return cells, general
 
     def message(self, row: Row) -> str:
         cells, general = self.problems(row)
-        parts = [
-            _("%(label)s: %(value)s") % {"label": self.column_name(i), "value": " ".join(m)}
-            for i, m in sorted(cells.items())
-        ]
+        parts = [f"{self.column_name(i)}: {' '.join(m)}" for i, m in sorted(cells.items())]
         return "; ".join(parts + general)
 
 
@@ -757,14 +834,8 @@ def run(job: ImportJob, token: str) -> None:
             ImportJob.objects.filter(pk=job.pk).update(total_rows=total)
     runner = Run(job, dry_run=False, token=token)
     with open_job_source(job) as source:
-        chunk: list = []
-        for number, cells in source.rows(after=job.next_row):
-            chunk.append((number, cells))
-            if len(chunk) >= CHUNK_SIZE:
-                runner.write_chunk(chunk, runner.prepare(chunk))
-                chunk = []
-        if chunk:
-            runner.write_chunk(chunk, runner.prepare(chunk))
+        for chunk, rows in runner.chunks(source.rows(after=job.next_row)):
+            runner.write_chunk(chunk, runner.finish(rows))
     job.refresh_from_db()
     error_file = write_error_file(job) if job.failed else ""
     finished = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING, run_token=token).update(
