@@ -21,6 +21,25 @@ from .models import RecordShare, RestrictedField, RestrictedFieldGrant, Role, Ro
 RECORD_MODULES = ("customers.account", "customers.contact", "activities.activity")
 SALES_MODULES = ("sales.lead", "sales.opportunity")  # the sales roles work on these too
 COMMERCE_MODULES = ("commerce.quote", "commerce.order")  # the sales roles work on these too
+FINANCE_MODULES = ("finance.contract", "finance.invoice", "finance.expense")  # the sales roles work on these too
+FINANCE_READ = ("finance.contract", "finance.invoice", "finance.payment")  # what the read-only role sees
+# Payments follow their invoice, commission entries and statements belong to their rep, plans are read by all.
+FINANCE_MANAGER = {
+    "finance.payment": {Action.VIEW: Scope.UNIT, Action.CREATE: Scope.UNIT, Action.EXPORT: Scope.UNIT},
+    "finance.commission_plan": {Action.VIEW: Scope.TENANT},
+    "finance.commission_entry": {Action.VIEW: Scope.UNIT, Action.EXPORT: Scope.UNIT},
+    "finance.commission_statement": {Action.VIEW: Scope.UNIT, Action.CREATE: Scope.UNIT, Action.EXPORT: Scope.UNIT},
+}
+FINANCE_REP = {
+    "finance.payment": {Action.VIEW: Scope.OWN},
+    "finance.commission_entry": {Action.VIEW: Scope.OWN},
+    "finance.commission_statement": {Action.VIEW: Scope.OWN},
+    "finance.commission_plan": {Action.VIEW: Scope.TENANT},
+    # a rep's expenses are their own: unlike other records, teammates do not see them
+    "finance.expense": dict.fromkeys(
+        (Action.VIEW, Action.CREATE, Action.EDIT, Action.DELETE, Action.EXPORT), Scope.OWN
+    ),
+}
 # Products and price books have no owner: everyone reads the catalogue; admins (or roles given edit) manage it.
 CATALOG_VIEW = {"commerce.product": {Action.VIEW: Scope.TENANT}, "commerce.price_book": {Action.VIEW: Scope.TENANT}}
 BUILTIN_ROLES = {
@@ -35,10 +54,11 @@ BUILTIN_ROLES = {
             Action.EXPORT: Scope.UNIT,
             Action.ASSIGN: Scope.UNIT,
         }
-        for m in RECORD_MODULES + SALES_MODULES + COMMERCE_MODULES
+        for m in RECORD_MODULES + SALES_MODULES + COMMERCE_MODULES + FINANCE_MODULES
     }
     | {"sales.competitor": {Action.VIEW: Scope.TENANT}}
-    | CATALOG_VIEW,
+    | CATALOG_VIEW
+    | FINANCE_MANAGER,
     gettext_noop("Sales representative"): {
         m: {
             Action.VIEW: Scope.TEAM,
@@ -47,10 +67,11 @@ BUILTIN_ROLES = {
             Action.DELETE: Scope.OWN,
             Action.EXPORT: Scope.OWN,
         }
-        for m in RECORD_MODULES + SALES_MODULES + COMMERCE_MODULES
+        for m in RECORD_MODULES + SALES_MODULES + COMMERCE_MODULES + FINANCE_MODULES
     }
     | {"sales.competitor": {Action.VIEW: Scope.TENANT}}
-    | CATALOG_VIEW,
+    | CATALOG_VIEW
+    | FINANCE_REP,
     gettext_noop("Service agent"): {
         m: {Action.VIEW: Scope.TENANT, Action.CREATE: Scope.OWN, Action.EDIT: Scope.OWN} for m in RECORD_MODULES
     }
@@ -67,7 +88,9 @@ BUILTIN_ROLES = {
         for m in RECORD_MODULES
     }
     | CATALOG_VIEW,
-    gettext_noop("Read only"): {m: {Action.VIEW: Scope.TENANT} for m in RECORD_MODULES + COMMERCE_MODULES}
+    gettext_noop("Read only"): {
+        m: {Action.VIEW: Scope.TENANT} for m in RECORD_MODULES + COMMERCE_MODULES + FINANCE_READ
+    }
     | CATALOG_VIEW,
 }
 

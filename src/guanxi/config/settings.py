@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "guanxi.sales",
     "guanxi.commerce",
     "guanxi.finance",
+    "guanxi.attachments",
     "guanxi.imports",
     "guanxi.exports",
     "guanxi.dedupe",

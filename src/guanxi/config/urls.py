@@ -28,6 +28,7 @@ urlpatterns = [
     path("sales/", include("guanxi.sales.urls")),
     path("commerce/", include("guanxi.commerce.urls")),
     path("finance/", include("guanxi.finance.urls")),
+    path("attachments/", include("guanxi.attachments.urls")),
     path("imports/", include("guanxi.imports.urls")),
     path("exports/", include("guanxi.exports.urls")),
     path("duplicates/", include("guanxi.dedupe.urls")),

@@ -23,6 +23,7 @@ class Command(BaseCommand):
         from guanxi.activities.tasks import email_pending_notifications, send_due_reminders
         from guanxi.commerce.tasks import expire_quotes
         from guanxi.dedupe.tasks import nightly_duplicate_scan
+        from guanxi.finance.tasks import contract_warnings, overdue_invoices
         from guanxi.imports.tasks import resume_stale_imports
 
         self._stop = False
@@ -31,6 +32,8 @@ class Command(BaseCommand):
             signal.signal(signal.SIGINT, self._request_stop)
         tasks = (
             send_due_reminders,
+            contract_warnings,  # before the e-mail job, so the warnings go out in the same run
+            overdue_invoices,
             email_pending_notifications,
             nightly_duplicate_scan,
             resume_stale_imports,
