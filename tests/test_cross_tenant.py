@@ -25,6 +25,7 @@ from guanxi.audit.models import AuditEntry
 from guanxi.customers import services as customer_services
 from guanxi.customers.models import Account, AccountContact
 from guanxi.customization.models import CustomFieldDefinition, Tag
+from guanxi.finance.testing import FINANCE_API_BODIES, FINANCE_API_PARAMS, FINANCE_UI_PARAMS, make_finance_records
 from guanxi.identity.services import api_token_create
 from guanxi.imports.models import ImportJob
 from guanxi.org.models import BusinessLine, Member, OrgUnit, Team
@@ -130,9 +131,11 @@ def tenant_a(db):
         )
         sales = make_sales_records(admin, MARKER)
         commerce = make_commerce_records(admin, account)
+        finance = make_finance_records(admin, MARKER)
     tenant.objs = {
         "sales": sales,
         "commerce": commerce,
+        "finance": finance,
         "tenant": tenant,
         "admin": admin,
         "member": member,
@@ -195,6 +198,7 @@ UI_PARAMS = [
         for kind in ("product", "price_book", "quote", "order", "approval", "category", "tax_class")
     ],
     *SALES_UI_PARAMS,
+    *FINANCE_UI_PARAMS,
 ]
 API_PARAMS = [
     (r"^api/v1/accounts/", lambda o: {"pk": o["account"].pk}),
@@ -220,6 +224,7 @@ API_PARAMS = [
         )
     ],
     *SALES_API_PARAMS,
+    *FINANCE_API_PARAMS,
 ]
 
 # Request bodies that pass validation, so the answer depends on the id alone.
@@ -230,6 +235,7 @@ API_BODIES = {
     "api:quote_decide": lambda o: {"decision": "approve"},
     "api:order_transition": lambda o: {"to": "confirmed"},
     **SALES_API_BODIES,
+    **FINANCE_API_BODIES,
 }
 
 
@@ -333,6 +339,7 @@ def test_lists_and_search_show_nothing_of_another_tenant(tenant_a):
                 "commerce/",
                 "imports/",
                 "duplicates/",
+                "finance/",
             )
         )
     ]
@@ -359,6 +366,13 @@ def test_lists_and_search_show_nothing_of_another_tenant(tenant_a):
         "orders",
         "imports",
         "duplicates",
+        "contracts",
+        "invoices",
+        "payments",
+        "commission-plans",
+        "commissions",
+        "commissions/statements",
+        "expenses",
     ):
         response = api.get(f"/api/v1/{path}")
         assert MARKER not in response.content.decode(errors="replace"), path
