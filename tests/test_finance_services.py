@@ -588,3 +588,15 @@ def test_existing_tenants_get_the_finance_grants(tenant):
             )
         )
     assert restored == expected
+
+
+def test_percent_milestones_add_up_to_the_contract_value_exactly():
+    from decimal import Decimal as D
+
+    from guanxi.finance.models import ContractMilestone, allocate_milestones
+
+    rows = [ContractMilestone(percent=D(p)) for p in ("30", "40", "30")]
+    assert allocate_milestones(D("151.05"), rows) == [D("45.32"), D("60.42"), D("45.31")]
+    assert sum(allocate_milestones(D("151.05"), rows)) == D("151.05")
+    thirds = [ContractMilestone(percent=D(p)) for p in ("33.33", "33.33", "33.34")]
+    assert sum(allocate_milestones(D("100.00"), thirds)) == D("100.00")

@@ -273,14 +273,37 @@ class ContractMilestone(TenantModel):
         return self.description
 
     def amount_of(self, value: Decimal) -> Decimal:
-        """The milestone's amount for a contract of ``value``: its own amount, or its percent rounded to cents."""
+        """The milestone's amount for a contract of ``value``: its own amount, or its share of the percents.
+
+        Percent milestones are rounded cumulatively (see ``allocate_milestones``), so 33.33 % + 33.33 % +
+        33.34 % of 100.00 give exactly 100.00 and never a cent more than the contract's value.
+        """
         if self.amount is not None:
             return self.amount
-        return money(value * (self.percent or 0) / Decimal(100))
+        siblings = list(self.contract.milestones.order_by("position", "id")) if self.pk else [self]
+        amounts = allocate_milestones(value, siblings)
+        return next((a for m, a in zip(siblings, amounts, strict=True) if m.pk == self.pk), amounts[-1])
 
     @property
     def computed_amount(self) -> Decimal:
         return self.amount_of(self.contract.value)
+
+
+def allocate_milestones(value: Decimal, milestones) -> list[Decimal]:
+    """Amounts of ``milestones`` (in order) for a contract of ``value``.
+
+    Fixed amounts stay as they are; a percent milestone gets the difference between the rounded
+    cumulative percents after and before it, so the percent milestones add up exactly.
+    """
+    amounts, cumulative = [], Decimal(0)
+    for m in milestones:
+        if m.amount is not None:
+            amounts.append(m.amount)
+            continue
+        before = money(value * cumulative / Decimal(100))
+        cumulative += m.percent or 0
+        amounts.append(money(value * cumulative / Decimal(100)) - before)
+    return amounts
 
 
 class ApprovalStatus(models.TextChoices):

@@ -45,6 +45,7 @@ from .models import (
     InvoiceStatus,
     Payment,
     Sequence,
+    allocate_milestones,
     money,
 )
 
@@ -408,7 +409,7 @@ def contract_update(*, actor, contract: Contract, data: dict) -> Contract:
         data = {k: v for k, v in data.items() if k in CONTRACT_ALWAYS_EDITABLE}
     _check_contract_values(data, contract)
     if "value" in data and data["value"] != contract.value:
-        total = sum((m.amount_of(data["value"]) for m in contract.milestones.all()), ZERO)
+        total = sum(allocate_milestones(data["value"], contract.milestones.order_by("position", "id")), ZERO)
         if total > data["value"]:
             raise ValidationError({"value": [_("The milestones add up to more than this value.")]})
     return crud.record_update(entity_key=CONTRACT, actor=actor, instance=contract, data=data)[0]
@@ -461,7 +462,7 @@ def contract_set_milestones(*, actor, contract: Contract, milestones: list[dict]
         rows.append(ContractMilestone(contract=contract, position=index, due_date=due, description=description,
                                       amount=amount, percent=percent))  # fmt: skip
     if not errors:
-        total = sum((m.amount_of(contract.value) for m in rows), ZERO)
+        total = sum(allocate_milestones(contract.value, rows), ZERO)
         if total > contract.value:
             errors["milestones"] = [
                 _("The milestones add up to %(total)s, more than the contract's value of %(value)s.")

@@ -68,6 +68,7 @@ from .models import (
     Invoice,
     InvoiceStatus,
     Payment,
+    allocate_milestones,
 )
 
 CONTRACT_BADGES = {
@@ -252,7 +253,7 @@ class ContractViews(ServiceBulk, EntityViews):
         approvals = selectors.contract_approvals(obj)
         pending = next((a for a in approvals if a.status == ApprovalStatus.PENDING), None)
         allowed = services.CONTRACT_TRANSITIONS.get(obj.status, ())
-        scheduled = sum((m.amount_of(obj.value) for m in milestones), pricing.ZERO)
+        scheduled = sum(allocate_milestones(obj.value, milestones), pricing.ZERO)
         can_invoice = obj.status in (ContractStatus.ACTIVE, ContractStatus.EXPIRING, ContractStatus.EXPIRED) and (
             permissions.has_action(user, INVOICE, Action.CREATE)
         )

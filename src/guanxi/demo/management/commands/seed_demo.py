@@ -149,10 +149,11 @@ TIERS = [
 
 
 # Demo data of other apps, run after the customers exist: (module, function(tenant, rng, users)).
-# The catalogue comes first: opportunities use its products.
+# The catalogue comes first: opportunities use its products; finance comes last.
 DEMO_HOOKS = [
     ("guanxi.commerce.demo", "seed_commerce_demo"),
     ("guanxi.sales.demo", "seed_sales_demo"),
+    ("guanxi.finance.demo", "seed_finance_demo"),  # builds on won opportunities and confirmed orders
 ]
 SALES_ORDER = {"rep": 0, "north": 1, "east": 1, "south": 1, "intl": 1}
 
