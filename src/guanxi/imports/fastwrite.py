@@ -208,3 +208,19 @@ def _sqlite_insert(table: Table, columns: list[str], tuples: list, ignore_confli
     sql = f"{verb} INTO {qn(table.name)} ({', '.join(qn(c) for c in columns)}) VALUES ({', '.join('?' * len(columns))})"
     connection.ensure_connection()
     connection.connection.executemany(sql, tuples)
+
+
+def analyze(*models) -> None:
+    """``ANALYZE`` the tables of ``models`` (PostgreSQL; models or "app.Model" labels), skipping none."""
+    from django.apps import apps
+
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    tables = []
+    for model in models:
+        if isinstance(model, str):
+            model = apps.get_model(model)
+        if model._meta.db_table not in tables:
+            tables.append(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
