@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from guanxi.commerce import services as commerce_services
 from guanxi.finance import commission_services, services
@@ -214,6 +215,27 @@ def test_invoice_from_an_order_page(fin):
     response = client.post(reverse("finance:invoice_from_order", args=[order.pk]))
     invoice = Invoice.objects.get(order=order)
     assert response["Location"] == invoice.get_absolute_url() and invoice.total == D("10.00")
+
+
+def test_the_order_page_offers_billing_to_who_may_create_invoices(fin, tenant):
+    order = fin["order"]
+    admin = login(fin["admin"])
+    bill_url = reverse("finance:invoice_from_order", args=[order.pk])
+    assert 'data-testid="bill-order"' not in admin.get(order.get_absolute_url()).content.decode()  # a draft
+    commerce_services.order_transition(actor=fin["admin"], order=order, to="confirmed")
+    page = admin.get(order.get_absolute_url()).content.decode()
+    assert 'data-testid="bill-order"' in page and f'action="{bill_url}"' in page and "Bill this order" in page
+    readonly = login(make_member(tenant, roles=("Read only",)))
+    page = readonly.get(order.get_absolute_url())
+    assert page.status_code == 200 and 'data-testid="bill-order"' not in page.content.decode()
+    assert readonly.post(bill_url).status_code == 403 and not Invoice.objects.filter(order=order).exists()
+    response = admin.post(bill_url)  # the button's form
+    invoice = Invoice.objects.get(order=order)
+    assert response["Location"] == invoice.get_absolute_url()
+    zh = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    zh.force_login(fin["admin"])
+    with translation.override(translation.get_language()):  # the locale middleware leaves zh-hans active
+        assert "开具发票" in zh.get(order.get_absolute_url()).content.decode()
 
 
 def test_expense_flow_and_report(fin, tenant):

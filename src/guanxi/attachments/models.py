@@ -16,6 +16,7 @@ from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.platform.models import TenantModel
 
@@ -60,7 +61,7 @@ class Attachment(TenantModel):
     file = models.FileField(_("file"), storage=get_private_storage, upload_to=_upload_to, max_length=200)
     original_name = models.CharField(_("file name"), max_length=255)
     size = models.PositiveBigIntegerField(_("size"), default=0)
-    mime_type = models.CharField(_("content type"), max_length=100)
+    mime_type = models.CharField(pgettext_lazy("file", "content type"), max_length=100)
     description = models.CharField(_("description"), max_length=200, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -868,6 +868,9 @@ class OrderViews(EntityViews):
             "steps": [(s, label) for s, label in OrderStatus.choices if s != OrderStatus.CANCELLED],
             "content_type_id": ContentType.objects.get_for_model(Order).pk,
             "quote_visible": obj.quote_id is not None and permissions.can(request.user, Action.VIEW, obj.quote),
+            # Billed by the finance app (its view checks again and refuses orders billed already).
+            "can_bill": obj.status not in (OrderStatus.DRAFT, OrderStatus.CANCELLED)
+            and permissions.has_action(request.user, "finance.invoice", Action.CREATE),
         }
 
 

@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.org.models import BusinessLine
 from guanxi.platform.filters import EntityFilterSet
@@ -174,7 +175,9 @@ class CommissionEntryFilterSet(_RepFilter):
     search_fields = ("description", "source_key")
 
     kind = django_filters.ChoiceFilter(choices=CommissionEntryKind.choices, label=_("Kind"))
-    plan = django_filters.ModelChoiceFilter(queryset=lambda r: CommissionPlan.objects.all(), label=_("Plan"))
+    plan = django_filters.ModelChoiceFilter(
+        queryset=lambda r: CommissionPlan.objects.all(), label=pgettext_lazy("commission plan", "Plan")
+    )
     date_after = _date("date", "gte", _("From"))
     date_before = _date("date", "lte", _("Until"))
     locked = django_filters.BooleanFilter(field_name="statement", lookup_expr="isnull", exclude=True, label=_("Locked"))

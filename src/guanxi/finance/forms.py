@@ -1,6 +1,7 @@
 from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.commerce.filters import RemoteSelect
 from guanxi.org.models import BusinessLine
@@ -153,7 +154,7 @@ class PaymentQuickForm(forms.Form):
     """Record a payment from the invoice page."""
 
     amount = forms.DecimalField(label=_("Amount"), max_digits=18, decimal_places=2, min_value=0)
-    date = forms.DateField(label=_("Date"), widget=_date_widget())
+    date = forms.DateField(label=pgettext_lazy("payment", "Date"), widget=_date_widget())
     method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
     reference = forms.CharField(label=_("Reference"), max_length=120, required=False)
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.commerce.models import DocumentLine, DocumentTotals
 from guanxi.platform.models import OwnedModel, TenantModel, TimeStampedModel
@@ -89,7 +90,7 @@ class Sequence(TenantModel):
 class ContractStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     UNDER_REVIEW = "under_review", _("Under review")
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("contract status", "Active")
     EXPIRING = "expiring", _("Expiring")
     EXPIRED = "expired", _("Expired")
     RENEWED = "renewed", _("Renewed")
@@ -101,7 +102,7 @@ class Contract(OwnedModel):
 
     Status = ContractStatus
 
-    number = models.CharField(_("number"), max_length=30, editable=False)
+    number = models.CharField(pgettext_lazy("contract", "number"), max_length=30, editable=False)
     title = models.CharField(_("title"), max_length=200)
     status = models.CharField(_("status"), max_length=20, choices=ContractStatus.choices, default=ContractStatus.DRAFT)
     account = models.ForeignKey(
@@ -159,7 +160,7 @@ class Contract(OwnedModel):
     start_date = models.DateField(_("start"))
     end_date = models.DateField(_("end"))
     signed_date = models.DateField(_("signed on"), null=True, blank=True)
-    value = models.DecimalField(_("value"), max_digits=18, decimal_places=2, default=0)
+    value = models.DecimalField(pgettext_lazy("contract", "value"), max_digits=18, decimal_places=2, default=0)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     terms = models.TextField(_("terms"), blank=True)
     notes = models.TextField(_("internal notes"), blank=True)
@@ -388,7 +389,7 @@ class InvoiceStatus(models.TextChoices):
     PARTLY_PAID = "partly_paid", _("Partly paid")
     PAID = "paid", _("Paid")
     OVERDUE = "overdue", _("Overdue")
-    VOID = "void", _("Void")
+    VOID = "void", pgettext_lazy("invoice status", "Void")
 
 
 OPEN_INVOICE_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID, InvoiceStatus.OVERDUE)
@@ -399,7 +400,7 @@ class Invoice(OwnedModel, DocumentTotals):
 
     Status = InvoiceStatus
 
-    number = models.CharField(_("number"), max_length=30, blank=True, editable=False)
+    number = models.CharField(pgettext_lazy("invoice", "number"), max_length=30, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
     account = models.ForeignKey(
         "customers.Account", on_delete=models.PROTECT, related_name="invoices", verbose_name=_("account")
@@ -436,8 +437,10 @@ class Invoice(OwnedModel, DocumentTotals):
     due_date = models.DateField(_("due date"), null=True, blank=True)
     payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)
     billing_address = models.TextField(_("billing address"), blank=True)
-    amount_paid = models.DecimalField(_("paid"), max_digits=18, decimal_places=2, default=0, editable=False)
-    paid_at = models.DateTimeField(_("paid"), null=True, blank=True, editable=False)
+    amount_paid = models.DecimalField(
+        pgettext_lazy("amount", "paid"), max_digits=18, decimal_places=2, default=0, editable=False
+    )
+    paid_at = models.DateTimeField(pgettext_lazy("timestamp", "paid"), null=True, blank=True, editable=False)
     issued_at = models.DateTimeField(_("issued"), null=True, blank=True, editable=False)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -542,7 +545,7 @@ class Payment(TenantModel, TimeStampedModel):
                               verbose_name=_("owner"))  # fmt: skip
     amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, editable=False)
-    date = models.DateField(_("date"), default=datetime.date.today)
+    date = models.DateField(pgettext_lazy("payment", "date"), default=datetime.date.today)
     method = models.CharField(
         _("method"), max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.BANK_TRANSFER
     )
@@ -589,8 +592,8 @@ class CommissionBasis(models.TextChoices):
 
 
 class CommissionPeriod(models.TextChoices):
-    MONTH = "month", _("Month")
-    QUARTER = "quarter", _("Quarter")
+    MONTH = "month", pgettext_lazy("period", "Month")
+    QUARTER = "quarter", pgettext_lazy("period", "Quarter")
 
 
 class CommissionPlan(TenantModel, TimeStampedModel):
@@ -601,7 +604,7 @@ class CommissionPlan(TenantModel, TimeStampedModel):
 
     name = models.CharField(_("name"), max_length=120)
     description = models.TextField(_("description"), blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("enabled", "active"), default=True)
     basis = models.CharField(
         _("accrued"), max_length=10, choices=CommissionBasis.choices, default=CommissionBasis.PAYMENT
     )
@@ -616,7 +619,7 @@ class CommissionPlan(TenantModel, TimeStampedModel):
         _("currency"), max_length=3, default="CNY", help_text=_("Only amounts in this currency earn commission.")
     )
     default_rate = models.DecimalField(
-        _("default rate (%)"),
+        pgettext_lazy("commission rate", "default rate (%)"),
         max_digits=6,
         decimal_places=3,
         default=0,
@@ -686,7 +689,7 @@ class CommissionRate(TenantModel):
         related_name="+",
         verbose_name=_("business line"),
     )
-    rate = models.DecimalField(_("rate (%)"), max_digits=6, decimal_places=3)
+    rate = models.DecimalField(pgettext_lazy("commission rate", "rate (%)"), max_digits=6, decimal_places=3)
 
     class Meta:
         verbose_name = _("commission rate")
@@ -709,7 +712,7 @@ class CommissionTier(TenantModel):
 
     plan = models.ForeignKey(CommissionPlan, on_delete=models.CASCADE, related_name="tiers")
     threshold = models.DecimalField(_("from attainment of"), max_digits=18, decimal_places=2, default=0)
-    rate = models.DecimalField(_("rate (%)"), max_digits=6, decimal_places=3)
+    rate = models.DecimalField(pgettext_lazy("commission rate", "rate (%)"), max_digits=6, decimal_places=3)
 
     class Meta:
         verbose_name = _("commission tier")
@@ -724,7 +727,7 @@ class CommissionTier(TenantModel):
 
 
 class CommissionStatementStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("statement status", "Open")
     APPROVED = "approved", _("Approved (locked)")
 
 
@@ -737,8 +740,8 @@ class CommissionStatement(TenantModel, TimeStampedModel):
     period_kind = models.CharField(
         _("period"), max_length=10, choices=CommissionPeriod.choices, default=CommissionPeriod.MONTH
     )
-    period_start = models.DateField(_("from"))
-    period_end = models.DateField(_("until"))
+    period_start = models.DateField(pgettext_lazy("period", "from"))
+    period_end = models.DateField(pgettext_lazy("period", "until"))
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     status = models.CharField(
         _("status"), max_length=10, choices=CommissionStatementStatus.choices, default=CommissionStatementStatus.OPEN
@@ -806,7 +809,12 @@ class CommissionEntry(TenantModel):
     Kind = CommissionEntryKind
 
     plan = models.ForeignKey(
-        CommissionPlan, on_delete=models.PROTECT, null=True, blank=True, related_name="entries", verbose_name=_("plan")
+        CommissionPlan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+        verbose_name=pgettext_lazy("commission plan", "plan"),
     )
     rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("rep"))
     kind = models.CharField(
@@ -834,7 +842,7 @@ class CommissionEntry(TenantModel):
     date = models.DateField(_("date"))
     description = models.CharField(_("description"), max_length=300)
     base_amount = models.DecimalField(_("credited amount"), max_digits=18, decimal_places=2, default=0)
-    rate = models.DecimalField(_("rate (%)"), max_digits=8, decimal_places=4, default=0)
+    rate = models.DecimalField(pgettext_lazy("commission rate", "rate (%)"), max_digits=8, decimal_places=4, default=0)
     amount = models.DecimalField(_("commission"), max_digits=18, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     statement = models.ForeignKey(

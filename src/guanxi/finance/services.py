@@ -20,6 +20,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from guanxi.access import permissions
 from guanxi.audit import services as audit
@@ -736,8 +737,10 @@ def _warn(contract: Contract, threshold: int, days_left: int, conf: FinanceSetti
     renewal = threshold == conf.renewal_reminder_days and threshold != conf.expiry_warning_days
     notify(
         contract.owner,
-        lambda: (_("Renew soon: %(number)s ends in %(days)s days") if renewal
-                 else _("Contract %(number)s expires in %(days)s days")) % {"number": contract.number, "days": days_left},
+        lambda: (ngettext("Renew soon: %(number)s ends in %(days)s day", "Renew soon: %(number)s ends in %(days)s days",
+                          days_left) if renewal
+                 else ngettext("Contract %(number)s expires in %(days)s day", "Contract %(number)s expires in %(days)s days",
+                               days_left)) % {"number": contract.number, "days": days_left},
         lambda: _("“%(title)s” with %(account)s ends on %(date)s (%(value)s %(currency)s).")
         % {"title": contract.title, "account": contract.account, "date": contract.end_date.isoformat(),
            "value": f"{contract.value:,.2f}", "currency": contract.currency},
@@ -1036,7 +1039,7 @@ def invoice_void(*, actor, invoice: Invoice, reason: str) -> Invoice:
     _set_status(invoice, InvoiceStatus.VOID, note="voided", changes={"void_reason": [None, reason]},
                 voided_at=timezone.now(), void_reason=reason)  # fmt: skip
     _release_milestones(invoice, "invoice voided")
-    commission_services.reverse_for_invoice(invoice, note=f"invoice {invoice.number} voided")
+    commission_services.reverse_for_invoice(invoice, note=_("invoice %(number)s voided") % {"number": invoice.number})
     return invoice
 
 
@@ -1161,7 +1164,7 @@ def payment_update(*, actor, payment: Payment, data: dict) -> Payment:
     payment, changes = crud.record_update(entity_key=PAYMENT, actor=actor, instance=payment, data=data)
     if {"amount", "date"} & set(changes):
         _apply_payments(invoice, note="payment corrected")
-        commission_services.reverse_for_payment(payment, note="payment corrected")
+        commission_services.reverse_for_payment(payment, note=_("payment corrected"))
         if invoice.status != InvoiceStatus.VOID:
             commission_services.accrue_for_payment(payment)
     return payment
@@ -1173,7 +1176,7 @@ def payment_delete(*, actor, payment: Payment) -> None:
     from . import commission_services
 
     invoice = _lock_invoice(payment.invoice)
-    commission_services.reverse_for_payment(payment, note="payment removed")
+    commission_services.reverse_for_payment(payment, note=_("payment removed"))
     crud.record_delete(entity_key=PAYMENT, actor=actor, instance=payment)
     _apply_payments(invoice, note="payment removed")
 

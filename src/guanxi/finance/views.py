@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.access import permissions
@@ -155,8 +155,10 @@ class ServiceBulk:
                     self.delete(request, obj)
                     done += 1
                 except ValidationError as exc:
-                    refused.append(f"{obj}: {' '.join(exc.messages)}")
-            messages.success(request, _("%(n)s records were deleted.") % {"n": done})
+                    refused.append(_("%(label)s: %(value)s") % {"label": obj, "value": " ".join(exc.messages)})
+            messages.success(
+                request, ngettext("%(n)s record was deleted.", "%(n)s records were deleted.", done) % {"n": done}
+            )
             if refused:
                 messages.warning(request, " ".join(refused[:5]))
         elif action == "assign" and self.bulk_assign:
@@ -175,7 +177,11 @@ class ServiceBulk:
                     n += 1
                 except ValidationError:
                     continue
-            messages.success(request, _("%(n)s records now belong to %(owner)s.") % {"n": n, "owner": owner})
+            messages.success(
+                request,
+                ngettext("%(n)s record now belongs to %(owner)s.", "%(n)s records now belong to %(owner)s.", n)
+                % {"n": n, "owner": owner},
+            )
         else:
             messages.error(request, _("This cannot be done with several records at once."))
         return HttpResponseRedirect(back)
@@ -194,11 +200,12 @@ class ContractViews(ServiceBulk, EntityViews):
     default_sort = "-updated_at"
     icon = "file-earmark-ruled"
     columns = [
-        Column("number", gettext_lazy("Number"), sort="number", kind="link", default=True, render=lambda c: _link(c, c.number)),
+        Column("number", pgettext_lazy("contract", "Number"), sort="number", kind="link", default=True,
+               render=lambda c: _link(c, c.number)),
         Column("title", gettext_lazy("Title"), sort="title", default=True),
         Column("account", gettext_lazy("Account"), default=True),
         Column("status", gettext_lazy("Status"), kind="badge", badge_classes=CONTRACT_BADGES, default=True),
-        Column("value", gettext_lazy("Value"), sort="value", render=_money_cell("value"), default=True),
+        Column("value", pgettext_lazy("contract", "Value"), sort="value", render=_money_cell("value"), default=True),
         Column("start_date", gettext_lazy("Start"), sort="start_date", kind="date", default=True),
         Column("end_date", gettext_lazy("End"), sort="end_date", kind="date", default=True),
         Column("owner", gettext_lazy("Owner"), default=True),
@@ -524,14 +531,14 @@ class InvoiceViews(ServiceBulk, EntityViews):
     default_sort = "-updated_at"
     icon = "receipt"
     columns = [
-        Column("number", gettext_lazy("Number"), sort="number", kind="link", default=True,
+        Column("number", pgettext_lazy("invoice", "Number"), sort="number", kind="link", default=True,
                render=lambda i: _link(i, i.display_number)),
         Column("account", gettext_lazy("Account"), default=True),
         Column("status", gettext_lazy("Status"), kind="badge", badge_classes=INVOICE_BADGES, default=True),
         Column("total", gettext_lazy("Total"), sort="total", render=_money_cell("total"), default=True),
         Column("balance", gettext_lazy("Open balance"), render=_money_cell("balance"), default=True, field="amount_paid"),
         Column("invoice_date", gettext_lazy("Invoice date"), sort="invoice_date", kind="date", default=True),
-        Column("due_date", gettext_lazy("Due"), sort="due_date", kind="date", default=True),
+        Column("due_date", pgettext_lazy("due date", "Due"), sort="due_date", kind="date", default=True),
         Column("owner", gettext_lazy("Owner"), default=True),
         Column("title", gettext_lazy("Subject")),
         Column("created_at", gettext_lazy("Created"), sort="created_at", kind="datetime"),
@@ -685,7 +692,13 @@ def invoice_pay(request, pk):
     invoice = _invoice_for(request, pk)
     form = PaymentQuickForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()))
+        messages.error(
+            request,
+            " ".join(
+                _("%(label)s: %(value)s") % {"label": form.fields[k].label, "value": " ".join(v)}
+                for k, v in form.errors.items()
+            ),
+        )
         return redirect(invoice.get_absolute_url())
     try:
         services.payment_create(actor=request.user, data={"invoice": invoice, **form.cleaned_data})
@@ -744,7 +757,7 @@ class PaymentViews(ServiceBulk, EntityViews):
     icon = "cash-coin"
     bulk_assign = False
     columns = [
-        Column("date", gettext_lazy("Date"), sort="date", kind="link", default=True,
+        Column("date", pgettext_lazy("payment", "Date"), sort="date", kind="link", default=True,
                render=lambda p: _link(p, p.date.isoformat())),
         Column("invoice", gettext_lazy("Invoice"), default=True, render=lambda p: p.invoice.display_number),
         Column("account", gettext_lazy("Account"), default=True, render=lambda p: str(p.invoice.account), field="invoice"),
@@ -753,7 +766,7 @@ class PaymentViews(ServiceBulk, EntityViews):
         Column("reference", gettext_lazy("Reference"), default=True),
         Column("owner", gettext_lazy("Owner")),
         Column("created_by", gettext_lazy("Recorded by")),
-        Column("created_at", gettext_lazy("Recorded"), sort="created_at", kind="datetime"),
+        Column("created_at", pgettext_lazy("timestamp", "Recorded"), sort="created_at", kind="datetime"),
     ]  # fmt: skip
     form_sections = [(gettext_lazy("Payment"), ["invoice", "amount", "date", "method", "reference", "notes"])]
 
@@ -806,7 +819,7 @@ class CommissionPlanViews(ServiceBulk, EntityViews):
         Column("basis", gettext_lazy("Accrued"), kind="choice", default=True),
         Column("period", gettext_lazy("Attainment period"), kind="choice", default=True),
         Column("currency", gettext_lazy("Currency"), default=True),
-        Column("default_rate", gettext_lazy("Default rate (%)"), default=True),
+        Column("default_rate", pgettext_lazy("commission rate", "Default rate (%)"), default=True),
         Column("member_count", gettext_lazy("Reps"), default=True,
                render=lambda p: str(getattr(p, "member_count", "")) if getattr(p, "member_count", 0) else _("Everyone")),
         Column("is_active", gettext_lazy("Active"), kind="bool", default=True),
@@ -815,7 +828,10 @@ class CommissionPlanViews(ServiceBulk, EntityViews):
         Column("updated_at", gettext_lazy("Updated"), sort="updated_at", kind="datetime"),
     ]  # fmt: skip
     form_sections = [
-        (gettext_lazy("Plan"), ["name", "basis", "period", "currency", "default_rate", "is_active"]),
+        (
+            pgettext_lazy("commission plan", "Plan"),
+            ["name", "basis", "period", "currency", "default_rate", "is_active"],
+        ),
         (gettext_lazy("Validity"), ["valid_from", "valid_until", "description"]),
     ]
 
@@ -898,7 +914,15 @@ def plan_rules(request, pk):
 def commissions_accrue(request):
     """Catch up: accrue what is missing and reverse what no longer counts (administrators)."""
     counts = commission_services.commissions_accrue_missing(actor=request.user)
-    messages.success(request, _("%(accrued)s entries accrued, %(reversed)s reversed.") % counts)
+    messages.success(
+        request,
+        ngettext(
+            "%(accrued)s entry accrued, %(reversed)s reversed.",
+            "%(accrued)s entries accrued, %(reversed)s reversed.",
+            counts["accrued"],
+        )
+        % counts,
+    )
     return HttpResponseRedirect(_safe_next(request, reverse("finance:commission_entry_list")))
 
 
@@ -918,9 +942,9 @@ class CommissionEntryViews(ServiceBulk, EntityViews):
         Column("kind", gettext_lazy("Kind"), kind="badge", badge_classes=ENTRY_BADGES, default=True),
         Column("description", gettext_lazy("Description"), default=True),
         Column("base_amount", gettext_lazy("Credited"), render=_money_cell("base_amount"), default=True),
-        Column("rate", gettext_lazy("Rate (%)"), default=True),
+        Column("rate", pgettext_lazy("commission rate", "Rate (%)"), default=True),
         Column("amount", gettext_lazy("Commission"), sort="amount", render=_money_cell("amount"), default=True),
-        Column("plan", gettext_lazy("Plan")),
+        Column("plan", pgettext_lazy("commission plan", "Plan")),
         Column("statement", gettext_lazy("Statement"), render=lambda e: e.statement.period_label if e.statement_id else ""),
         Column("created_at", gettext_lazy("Created"), sort="created_at", kind="datetime"),
     ]  # fmt: skip
@@ -987,7 +1011,7 @@ class CommissionStatementViews(ServiceBulk, EntityViews):
         Column("commission_total", gettext_lazy("Commission"), sort="commission_total",
                render=_money_cell("commission_total"), default=True),
         Column("approved_by", gettext_lazy("Approved by")),
-        Column("approved_at", gettext_lazy("Approved"), kind="datetime"),
+        Column("approved_at", pgettext_lazy("timestamp", "Approved"), kind="datetime"),
         Column("updated_at", gettext_lazy("Updated"), sort="updated_at", kind="datetime"),
     ]  # fmt: skip
     form_sections = [(gettext_lazy("Statement"), ["rep", "period_kind", "period_start", "currency", "notes"])]
@@ -1086,7 +1110,11 @@ def period_lock(request):
             actor=request.user, period_kind=form.cleaned_data["period_kind"], day=form.cleaned_data["day"],
             currency=form.cleaned_data["currency"].strip().upper(),
         )  # fmt: skip
-        messages.success(request, _("%(n)s statements were approved.") % {"n": len(approved)})
+        messages.success(
+            request,
+            ngettext("%(n)s statement was approved.", "%(n)s statements were approved.", len(approved))
+            % {"n": len(approved)},
+        )
     return redirect("finance:commission_statement_list")
 
 
@@ -1117,7 +1145,7 @@ class ExpenseViews(ServiceBulk, EntityViews):
     ]  # fmt: skip
     form_sections = [
         (gettext_lazy("Expense"), ["date", "category", "amount", "currency", "description"]),
-        (gettext_lazy("For"), ["account", "opportunity", "owner"]),
+        (pgettext_lazy("expense form section", "For"), ["account", "opportunity", "owner"]),
     ]
 
     def list_queryset(self, request):
