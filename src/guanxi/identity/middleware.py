@@ -29,6 +29,7 @@ class UserLocaleMiddleware:
         if language is None and tenant is not None:
             language = tenant.default_language
         language = language or settings.LANGUAGE_CODE
+        previous_language = translation.get_language()
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
 
@@ -40,7 +41,15 @@ class UserLocaleMiddleware:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             timezone.deactivate()
 
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            # The thread serves other requests (and tasks, in tests) next: leave it as it was.
+            if previous_language:
+                translation.activate(previous_language)
+            else:
+                translation.deactivate()
+            timezone.deactivate()
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
         response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response
