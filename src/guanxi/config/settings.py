@@ -226,6 +226,7 @@ LOCALE_PATHS = [SRC_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 USE_TZ = True
+FORMAT_MODULE_PATH = ["guanxi.formats"]
 LANGUAGE_COOKIE_NAME = "guanxi_language"
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "CN")
 
