@@ -26,6 +26,7 @@ class AuditAction(models.TextChoices):
     SHARE = "share", _("Shared")
     TOKEN = "token", _("API token")
     TENANT = "tenant", _("Tenant administration")
+    MERGE = "merge", pgettext_lazy("audit action", "Merged")
 
 
 class AuditEntry(TenantModel):

@@ -33,7 +33,7 @@ def history(request, content_type_id, object_id):
     for entry in selectors.history_for(obj):
         changes = [
             (labels.get(name) or gettext(name), before, after)
-            for name, (before, after) in (entry.changes or {}).items()
+            for name, (before, after) in selectors.ordered_changes(entry.changes)
             if access.can_see(name)
         ]
         entries.append((entry, changes))
@@ -90,6 +90,7 @@ def audit_log(request):
     context = {
         "filterset": filterset,
         "page": page,
+        "entries": selectors.with_change_rows(page.items),
         "next_url": link(page.next_cursor) if page.has_next else None,
         "prev_url": link(page.prev_cursor) if page.has_prev else None,
     }

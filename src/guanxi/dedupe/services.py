@@ -12,7 +12,7 @@ from django.db import models, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from guanxi.access import permissions
 from guanxi.audit import services as audit
@@ -518,9 +518,12 @@ def merge_records(*, actor, entity_key: str, winner, losers: Iterable, choices: 
     ``choices`` maps a field name (or ``custom.<key>``) to the id of the record whose value
     the winner takes. Activities, emails and phones, account links, contacts and
     subsidiaries, tags, shares and lifecycle history move to the winner (identical ones
-    once); the losers' own history stays. The winner gets a merge audit entry, each loser a
-    deletion entry saying where it went, and their old URLs redirect to the winner. The
-    actor must be allowed to edit the winner and delete every loser.
+    once); the losers' own history stays. Audit: the winner's service records its field
+    changes (an update entry), then the winner gets one ``merge`` entry naming the losers
+    (display name and id), the values picked from them and the related records moved; each
+    loser gets a ``merge`` entry pointing to the winner with the values it held. Their old
+    URLs redirect to the winner. The actor must be allowed to edit the winner and delete
+    every loser.
     """
     from guanxi.customers.models import ContactPoint
 
@@ -547,6 +550,7 @@ def merge_records(*, actor, entity_key: str, winner, losers: Iterable, choices: 
     data = _choice_data(entity_key, actor, winner, rows, choices or {})
     before = audit.snapshot(winner)
     loser_snapshots = {o.pk: audit.snapshot(o) for o in losers}
+    loser_labels = {o.pk: str(o) for o in losers}
 
     owner_field = (
         "account" if entity_key == detection.ACCOUNT else "contact" if entity_key == detection.CONTACT else None
@@ -576,12 +580,14 @@ def merge_records(*, actor, entity_key: str, winner, losers: Iterable, choices: 
         _merge_points(winner, owner_field, points)
     _break_parent_cycle(winner)
 
-    # The losers go; their history stays, with an entry saying where they went.
+    # The losers go; their history stays, with a merge entry saying where they went (and what they held).
     winner.refresh_from_db()
+    winner_label = f"{winner} (#{winner.pk})"
     note = _("Merged into %(name)s (#%(id)s)") % {"name": winner, "id": winner.pk}
     for loser in losers:
         removed = {k: v for k, v in loser_snapshots[loser.pk].items() if v not in (None, "")}
-        audit.record_change(AuditAction.DELETE, loser, audit.diff(removed, {}), note=note[:300])
+        changes = {gettext_noop("merged into"): [None, winner_label], **audit.diff(removed, {})}
+        audit.record_change(AuditAction.MERGE, loser, changes, note=note[:300])
     model._default_manager.filter(pk__in=loser_ids).delete()
 
     MergeRedirect.objects.filter(entity=entity_key, new_id__in=loser_ids).update(new_id=winner.pk)
@@ -590,15 +596,20 @@ def merge_records(*, actor, entity_key: str, winner, losers: Iterable, choices: 
     )
     _update_candidates(entity_key, winner.pk, loser_ids, actor)
 
-    chosen = {k: v for k, v in audit.diff(before, audit.snapshot(winner)).items() if k in (choices or {})}
+    # One merge entry on the winner: the records merged into it, the values picked from them, what moved.
+    # (The winner's own update entry, written by its service above, keeps the field-level changes too.)
+    picked = {k: v for k, v in audit.diff(before, audit.snapshot(winner)).items() if k in (choices or {})}
     changes = {
-        gettext_noop("merged records"): [None, ", ".join(f"{o} (#{o.pk})" for o in losers)],
-        **chosen,
+        gettext_noop("merged records"): [None, ", ".join(f"{loser_labels[o.pk]} (#{o.pk})" for o in losers)],
+        **picked,
     }
     if moved:
         changes[gettext_noop("related records moved")] = [
             None,
             ", ".join(f"{k}: {n}" for k, n in sorted(moved.items())),
         ]
-    audit.record_change(AuditAction.UPDATE, winner, changes, note=_("Merged duplicates into this record"))
+    note = ngettext(
+        "Merged %(n)s duplicate into this record", "Merged %(n)s duplicates into this record", len(losers)
+    ) % {"n": len(losers)}
+    audit.record_change(AuditAction.MERGE, winner, changes, note=note)
     return winner
