@@ -2,8 +2,10 @@
 
 An import runs in the background: ``POST /imports`` stores the file and guesses the
 mapping (or takes ``mapping`` as a JSON object {column index: field}); with ``dry_run``
-every row is checked without writing. ``POST /imports/{id}/start`` starts it; ``GET
-/imports/{id}`` reports status, counts, progress and the check result.
+every row is checked without writing (``POST /imports/{id}/preview`` runs the check again,
+e.g. after it stopped: ``preview.error``, or ``preview_stalled`` while it is still
+"previewing"). ``POST /imports/{id}/start`` starts it; ``GET /imports/{id}`` reports status,
+counts, progress and the check result.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class ImportOut(Schema):
     rows_per_second: float | None
     eta_seconds: int | None
     preview: dict | None
+    preview_stalled: bool
     error: str
     error_file: str | None
     created_at: datetime.datetime
@@ -52,7 +55,8 @@ class ImportOut(Schema):
 def _out(job: ImportJob) -> dict:
     preview = None
     if job.preview:
-        preview = {k: job.preview.get(k) for k in ("processed", "counts", "errors_by_column", "rows", "done", "error")}
+        preview = {k: job.preview.get(k) for k in ("processed", "counts", "errors_by_column", "rows", "done")}
+        preview["error"] = job.preview_error or None
     return {
         "id": job.pk,
         "entity": job.entity,
@@ -74,6 +78,7 @@ def _out(job: ImportJob) -> dict:
         "rows_per_second": round(job.rate, 1) if job.rate else None,
         "eta_seconds": job.eta_seconds,
         "preview": preview,
+        "preview_stalled": job.preview_stalled,
         "error": job.error,
         "error_file": f"/api/v1/imports/{job.pk}/errors" if job.error_file else None,
         "created_at": job.created_at,
@@ -114,6 +119,14 @@ def import_get(request, job_id: int):
     job = selectors.job_for(request.user, job_id)
     services.require_import(request.user, job.entity)
     return _out(job)
+
+
+@router.post("/{int:job_id}/preview", response=ImportOut, summary="Run the preview (dry run) again")
+def import_preview(request, job_id: int):
+    """Check every row again without writing, e.g. after the check stopped (``preview.error``) or stalled
+    (``preview_stalled``). Poll ``GET /imports/{id}`` until the status is ``previewed``."""
+    job = selectors.job_for(request.user, job_id)
+    return _out(services.job_preview(actor=request.user, job=job))
 
 
 @router.post("/{int:job_id}/start", response=ImportOut, summary="Start (or resume) an import")

@@ -7,8 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from guanxi.platform.models import TenantModel
 
@@ -70,6 +70,8 @@ class ImportJob(TenantModel):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Workers that started the current dry run (a stale one is restarted up to a limit, see services).
+    preview_attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(_("error"), blank=True)
     error_file = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(
@@ -101,6 +103,33 @@ class ImportJob(TenantModel):
         total = self.total_rows or 0
         done = self.preview.get("processed", 0) if self.status == self.Status.PREVIEWING else self.processed
         return min(100, int(done * 100 / total)) if total else 0
+
+    @property
+    def preview_waiting(self) -> bool:
+        """A dry run asked for and not yet started by a worker (its heartbeat is set when one takes it)."""
+        return self.status == self.Status.PREVIEWING and self.heartbeat_at is None
+
+    @property
+    def preview_stalled(self) -> bool:
+        """A dry run whose worker stopped beating; the sweeper restarts it, the user may run it again."""
+        from .engine import STALE_AFTER
+
+        return (
+            self.status == self.Status.PREVIEWING
+            and self.heartbeat_at is not None
+            and self.heartbeat_at < timezone.now() - STALE_AFTER
+        )
+
+    @property
+    def preview_error(self) -> str:
+        """Why the last dry run did not finish, in the reader's language ("" if it did not fail)."""
+        preview = self.preview or {}
+        if preview.get("stalled"):
+            return gettext(
+                "Checking the file stopped before the end several times (the worker running it was stopped). "
+                "Run the preview again; if it stops again, split the file into smaller ones."
+            )
+        return preview.get("error") or ""
 
     @property
     def rate(self) -> float | None:

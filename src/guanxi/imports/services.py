@@ -10,6 +10,7 @@ import json
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +25,7 @@ from . import transforms as t
 from .models import ImportJob, SavedMapping
 
 MAX_UPLOAD = 512 * 1024 * 1024
+PREVIEW_MAX_ATTEMPTS = 3  # workers that may stall on one dry run before it is given up
 Status = ImportJob.Status
 
 
@@ -206,18 +208,63 @@ def _enqueue(task, job: ImportJob) -> None:
 
 
 def job_preview(*, actor, job: ImportJob) -> ImportJob:
-    """Start the dry run: every row checked, nothing written."""
+    """Start the dry run (or run it again): every row checked, nothing written.
+
+    The job gets a new run token (a dry run still going for an older token stops at its next
+    chunk) and no heartbeat until a worker takes it (``preview_claim``).
+    """
     from . import tasks
 
     require_import(actor, job.entity)
     if job.status not in (Status.MAPPED, Status.PREVIEWED, Status.PREVIEWING):
         raise ValidationError(_("Map the columns first."))
-    job.status, job.preview, job.run_token = Status.PREVIEWING, {"processed": 0}, engine.uuid.uuid4().hex
-    job.heartbeat_at = timezone.now()
-    job.save(update_fields=["status", "preview", "run_token", "heartbeat_at"])
-    _enqueue(tasks.preview_import, job)
+    token = engine.uuid.uuid4().hex
+    job.status, job.preview, job.run_token = Status.PREVIEWING, {"processed": 0}, token
+    job.heartbeat_at, job.preview_attempts = None, 0
+    job.save(update_fields=["status", "preview", "run_token", "heartbeat_at", "preview_attempts"])
+    tasks.preview_import.enqueue(job.tenant_id, job.pk, token)
     job.refresh_from_db()
     return job
+
+
+def preview_claim(*, job: ImportJob, token: str) -> bool:
+    """A worker takes the dry run queued under ``token``: False if it was superseded, cancelled or taken."""
+    return bool(
+        ImportJob.objects.filter(
+            pk=job.pk, status=Status.PREVIEWING, run_token=token, heartbeat_at__isnull=True
+        ).update(heartbeat_at=timezone.now(), preview_attempts=F("preview_attempts") + 1)
+    )
+
+
+def stale_previews():
+    """Dry runs a worker took and stopped beating for (killed, crashed machine): ``engine.STALE_AFTER``."""
+    return ImportJob.objects.filter(
+        status=Status.PREVIEWING, heartbeat_at__lt=timezone.now() - engine.STALE_AFTER
+    ).order_by("pk")
+
+
+def previews_restart_stale() -> list[tuple[int, str]]:
+    """Queue the stale dry runs again from the start (they write nothing): [(job id, new token)].
+
+    A dry run that stalled ``PREVIEW_MAX_ATTEMPTS`` times is not restarted again: it goes back
+    to "mapped" with a message, and the user may run the preview again. Each change is
+    conditional on the token and heartbeat read, so two sweepers (or a late worker) cannot
+    both win.
+    """
+    restarted = []
+    for job in stale_previews().only("pk", "run_token", "heartbeat_at", "preview_attempts"):
+        current = ImportJob.objects.filter(
+            pk=job.pk, status=Status.PREVIEWING, run_token=job.run_token, heartbeat_at=job.heartbeat_at
+        )
+        if job.preview_attempts >= PREVIEW_MAX_ATTEMPTS:
+            current.update(
+                status=Status.MAPPED, run_token="", heartbeat_at=None, preview={"stalled": job.preview_attempts}
+            )
+            continue
+        token = engine.uuid.uuid4().hex
+        if current.update(run_token=token, heartbeat_at=None, preview={"processed": 0}):
+            restarted.append((job.pk, token))
+    return restarted
 
 
 def job_start(*, actor, job: ImportJob) -> ImportJob:

@@ -15,7 +15,7 @@ from django_tasks import task
 
 from guanxi.platform.context import RequestMeta, all_tenants_scope, tenant_context
 
-from . import engine
+from . import engine, services
 from .models import ImportJob
 
 logger = logging.getLogger(__name__)
@@ -41,11 +41,14 @@ def _job(tenant_id: int, job_id: int):
 
 
 @task()
-def preview_import(tenant_id: int, job_id: int) -> str:
+def preview_import(tenant_id: int, job_id: int, token: str = "") -> str:
+    """The dry run queued under ``token`` (tasks queued without one take the job's current token)."""
     with _job(tenant_id, job_id) as job:
         if job is None or job.status != ImportJob.Status.PREVIEWING:
             return "skipped"
-        token = job.run_token
+        token = token or job.run_token
+        if not services.preview_claim(job=job, token=token):
+            return "superseded"
         try:
             engine.preview(job, token)
         except engine.Lost:
@@ -100,7 +103,11 @@ def undo_import(tenant_id: int, job_id: int) -> str:
 
 @task()
 def resume_stale_imports() -> dict[str, int]:
-    """Queue again the imports whose worker died (no heartbeat for ``engine.STALE_AFTER``)."""
+    """Queue again the imports, undos and dry runs whose worker died (no heartbeat for ``engine.STALE_AFTER``).
+
+    An import resumes from its checkpoint; a dry run starts again from the first row (it wrote
+    nothing), up to ``services.PREVIEW_MAX_ATTEMPTS`` times.
+    """
     from guanxi.tenancy.models import Tenant
 
     with all_tenants_scope():
@@ -114,12 +121,15 @@ def resume_stale_imports() -> dict[str, int]:
                     status=ImportJob.Status.UNDOING, heartbeat_at__lt=timezone.now() - engine.STALE_AFTER
                 ).values_list("pk", flat=True)
             )
+            previews = services.previews_restart_stale()
         for job_id in stale:
             run_import.enqueue(tenant.pk, job_id)
         for job_id in undoing:
             with tenant_context(tenant, meta=RequestMeta(via="task")):
                 ImportJob.objects.filter(pk=job_id).update(heartbeat_at=timezone.now())
             undo_import.enqueue(tenant.pk, job_id)
-        if stale or undoing:
-            resumed[tenant.slug] = len(stale) + len(undoing)
+        for job_id, token in previews:
+            preview_import.enqueue(tenant.pk, job_id, token)
+        if stale or undoing or previews:
+            resumed[tenant.slug] = len(stale) + len(undoing) + len(previews)
     return resumed
