@@ -14,6 +14,7 @@ import random
 import statistics
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +38,8 @@ def configure(url: str, *, migrate: bool = True) -> None:
     """Point Django at ``url`` (production settings, DEBUG off) and migrate it if needed."""
     VAR.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(ROOT / "src"))
+    if url.startswith(("postgres://", "postgresql://")):
+        ensure_postgres_database(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-not-for-production")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.config.settings")
@@ -55,6 +58,30 @@ def configure(url: str, *, migrate: bool = True) -> None:
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             print(f"Migrating {url} …", flush=True)
             call_command("migrate", verbosity=0)
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the benchmark's PostgreSQL database (owned by the URL's role) when it is missing."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urllib.parse.urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin_url = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            print(f"Creating database {name} …", flush=True)
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    # The superuser set-up a production database gets (README, "PostgreSQL"): leak-proof search
+    # operators. Skipped, with a note, when no superuser connection works.
+    superuser_url = os.environ.get("BENCH_SUPERUSER_URL", "postgres://postgres@127.0.0.1:5432/")
+    target = urllib.parse.urlunsplit(urllib.parse.urlsplit(superuser_url)._replace(path="/" + name))
+    sql_file = ROOT / "src/guanxi/platform/db/postgresql/superuser.sql"
+    try:
+        with psycopg.connect(target, autocommit=True) as conn:
+            conn.execute(sql_file.read_text())
+    except psycopg.Error as e:
+        print(f"Note: superuser set-up not applied ({e.__class__.__name__}); searches run without it.", flush=True)
 
 
 def vendor() -> str:

@@ -33,3 +33,29 @@ def tenant_models_lead_indexes_with_tenant(app_configs=None, **kwargs):
                 )
             )
     return errors
+
+
+@checks.register(checks.Tags.database)
+def search_operators_leakproof(app_configs=None, databases=None, **kwargs):
+    """Warn when PostgreSQL's row-level security keeps searches from their trigram indexes."""
+    from django.db import connections
+
+    warnings = []
+    for alias in databases or ():
+        connection = connections[alias]
+        if connection.vendor != "postgresql":
+            continue
+        from .db.postgresql import superuser
+
+        with connection.cursor() as cursor:
+            missing = superuser.missing_leakproof(cursor)
+        if missing:
+            warnings.append(
+                checks.Warning(
+                    f"{', '.join(missing)} not leak-proof in database {connection.settings_dict['NAME']!r}: "
+                    "under row-level security, name, e-mail and phone searches read every row of the tenant.",
+                    hint="Run `manage.py postgres_superuser_setup --superuser-url postgres://postgres@host/` once.",
+                    id="guanxi.W010",
+                )
+            )
+    return warnings
