@@ -571,6 +571,7 @@ class Run:
         last = raw_rows[-1][0]
         try:
             with transaction.atomic():
+                fastwrite.asynchronous_commit()
                 self._write_rounds(rows)
                 self._record(rows, last)
         except DatabaseError:
@@ -578,6 +579,7 @@ class Run:
             self.writer.rollback()
             rows = self.prepare(raw_rows)
             with transaction.atomic():
+                fastwrite.asynchronous_commit()
                 self._write_one_by_one(rows)
                 self._record(rows, last)
         except BaseException:

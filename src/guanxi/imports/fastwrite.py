@@ -210,6 +210,19 @@ def _sqlite_insert(table: Table, columns: list[str], tuples: list, ignore_confli
     connection.connection.executemany(sql, tuples)
 
 
+def asynchronous_commit() -> None:
+    """Let this transaction's commit return before its WAL reaches the disk (PostgreSQL).
+
+    Each import chunk commits its rows together with its checkpoint, so a commit lost in a
+    crash loses the chunk and its checkpoint together: the resumed import writes that chunk
+    again, never half of it. The database stays consistent (``synchronous_commit = off`` is not
+    ``fsync = off``); a chunk's commit no longer waits for the disk flush (about 0.3 s here).
+    """
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO off")
+
+
 def analyze(*models) -> None:
     """``ANALYZE`` the tables of ``models`` (PostgreSQL; models or "app.Model" labels), skipping none."""
     from django.apps import apps
