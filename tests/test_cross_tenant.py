@@ -376,3 +376,45 @@ def test_lists_and_search_show_nothing_of_another_tenant(tenant_a):
     ):
         response = api.get(f"/api/v1/{path}")
         assert MARKER not in response.content.decode(errors="replace"), path
+
+
+# Related panels (tabs of a detail page) take their parent's id in the query string: entity key → that id.
+PANEL_PARENTS = {
+    "customers.account": lambda o: o["account"].pk,
+    "customers.contact": lambda o: o["contact"].pk,
+    "sales.opportunity": lambda o: o["sales"]["opportunity"].pk,
+    "commerce.order": lambda o: o["commerce"]["order"].pk,
+    "finance.contract": lambda o: o["finance"]["contract"].pk,
+    "finance.invoice": lambda o: o["finance"]["invoice"].pk,
+    "finance.expense": lambda o: o["finance"]["expense"].pk,
+}
+
+
+@pytest.mark.django_db
+def test_no_related_panel_opens_another_tenants_record(tenant_a):
+    from django.urls import reverse
+
+    from guanxi.platform import registry
+
+    tenant_b = make_tenant("Beta")
+    browser = Client(HTTP_ACCEPT_LANGUAGE="en")
+    browser.force_login(tenant_b.admin)
+    owner = Client(HTTP_ACCEPT_LANGUAGE="en")  # tenant A's administrator: the same URL opens the panel
+    owner.force_login(tenant_a.admin)
+    unknown, failures, checked = [], [], 0
+    for entity in registry.entities():
+        for panel in registry.related_panels(entity.key):
+            if entity.key not in PANEL_PARENTS:
+                unknown.append(f"{entity.key}: {panel.url_name}")
+                continue
+            url = f"{reverse(panel.url_name)}?{panel.param}={PANEL_PARENTS[entity.key](tenant_a.objs)}"
+            assert owner.get(url).status_code == 200, url
+            response = browser.get(url)
+            checked += 1
+            if response.status_code != 404 or MARKER in response.content.decode(errors="replace"):
+                failures.append(f"{url} → {response.status_code}")
+    assert not unknown, "Related panels this test cannot fill; add their entity to PANEL_PARENTS:\n" + "\n".join(
+        unknown
+    )
+    assert not failures, "Tenant B opened tenant A's records through related panels:\n" + "\n".join(failures)
+    assert checked >= 10

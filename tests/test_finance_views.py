@@ -229,13 +229,17 @@ def test_the_order_page_offers_billing_to_who_may_create_invoices(fin, tenant):
     page = readonly.get(order.get_absolute_url())
     assert page.status_code == 200 and 'data-testid="bill-order"' not in page.content.decode()
     assert readonly.post(bill_url).status_code == 403 and not Invoice.objects.filter(order=order).exists()
-    response = admin.post(bill_url)  # the button's form
-    invoice = Invoice.objects.get(order=order)
-    assert response["Location"] == invoice.get_absolute_url()
     zh = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     zh.force_login(fin["admin"])
     with translation.override(translation.get_language()):  # the locale middleware leaves zh-hans active
         assert "开具发票" in zh.get(order.get_absolute_url()).content.decode()
+    response = admin.post(bill_url)  # the button's form
+    invoice = Invoice.objects.get(order=order)
+    assert response["Location"] == invoice.get_absolute_url()
+    with translation.override(translation.get_language()):  # the locale middleware leaves zh-hans active
+        page = zh.get(order.get_absolute_url()).content.decode()
+    # Billed now: the button gives way to the invoice that bills the order.
+    assert "开具发票" not in page and "已开票" in page and invoice.get_absolute_url() in page
 
 
 def test_expense_flow_and_report(fin, tenant):

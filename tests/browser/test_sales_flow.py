@@ -158,3 +158,103 @@ def test_lead_to_won_deal_on_the_board(page, live_url, browser_tenant, login_as,
     assert has_no_horizontal_scroll(page)
 
     assert_no_page_errors()
+
+
+def test_the_whole_cycle_lead_convert_board_quote_pdf_order_invoice(
+    page, live_url, browser_tenant, login_as, assert_no_page_errors
+):
+    """One deal end to end, the way a representative works: lead → conversion → board → a quote made from the
+    opportunity's Quotes tab with price-book prices → PDF → accepted into an order → confirmed and billed once."""
+    import io
+    from decimal import Decimal as D
+
+    from pypdf import PdfReader
+
+    from guanxi.commerce.models import Order, PriceBook, PriceBookEntry, Product, Quote, TaxClass
+    from guanxi.finance.models import Invoice
+
+    rep = browser_tenant.rep
+    with tenant_context(browser_tenant, actor=browser_tenant.admin):
+        vat = TaxClass.objects.create(name="增值税 13%", rate=13)
+        gateway = Product.objects.create(
+            sku="GW-200", name="物联网网关 IoT gateway", list_price=D("2600"), tax_class=vat
+        )
+        book = PriceBook.objects.create(name="华东价 East China", is_default=True)
+        PriceBookEntry.objects.create(price_book=book, product=gateway, unit_price=D("2450"))
+    login_as(rep)
+    page.get_by_test_id("language-menu").click()
+    page.get_by_test_id("language-en").click()
+
+    # Lead, converted into account + contact + opportunity.
+    page.goto(live_url("sales:lead_create"))
+    page.locator("input[name=company]").fill("苏州恒瑞精密 Hengrui Precision")
+    page.locator("input[name=family_name]").fill("周")
+    page.locator("input[name=given_name]").fill("敏")
+    page.locator("input[name=email]").fill("zhou.min@hengrui.example")
+    page.get_by_test_id("save-button").click()
+    expect(page).to_have_url(re.compile(r"/sales/leads/\d+/$"))
+    page.get_by_test_id("convert-button").click()
+    page.locator("input[name=amount]").fill("50000")
+    page.get_by_test_id("convert-submit").click()
+    expect(page).to_have_url(re.compile(r"/sales/opportunities/\d+/$"))
+    with tenant_context(browser_tenant):
+        opp = Opportunity.objects.select_related("pipeline").get()
+        open_stages = [s for s in opp.pipeline.stages.order_by("position") if s.kind == "open"]
+
+    # On the board, move it on a stage.
+    page.goto(live_url("sales:board"))
+    page.get_by_test_id(f"move-{opp.pk}").select_option(str(open_stages[1].pk))
+    expect(page.get_by_test_id(f"column-{open_stages[1].pk}").get_by_test_id(f"card-{opp.pk}")).to_be_visible()
+
+    # From the opportunity's Quotes tab, a new quote pre-filled with the deal.
+    page.goto(live_url("sales:opportunity_detail", opp.pk))
+    page.get_by_role("tab", name="Quotes").click()
+    page.get_by_test_id("related-new-quote").click()
+    expect(page).to_have_url(re.compile(r"/commerce/quotes/new/\?opportunity=\d+$"))
+    expect(page.locator("input[name=title]")).to_have_value(opp.name)
+    page.get_by_test_id("save-button").click()
+    expect(page).to_have_url(re.compile(r"/commerce/quotes/\d+/$"))
+    with tenant_context(browser_tenant):
+        quote = Quote.objects.get()
+        assert quote.opportunity_id == opp.pk and quote.account_id == opp.account_id
+
+    page.get_by_test_id("add-line").click()
+    wrapper = page.locator("#line-0-product + .ts-wrapper, #line-0-product ~ .ts-wrapper").first
+    wrapper.locator(".ts-control").click()
+    page.keyboard.type("GW-")
+    page.locator(".ts-dropdown .option", has_text="物联网网关").first.click()
+    expect(page.locator("#line-0-unit_price")).to_have_value("2450")  # the price book's price, not the list price
+    page.locator("#line-0-quantity").fill("20")
+    page.locator("#line-0-quantity").press("Tab")
+    expect(page.get_by_test_id("grand-total")).to_contain_text("55,370.00")  # 49,000 + 13 %
+    page.get_by_test_id("save-lines").click()
+    expect(page.get_by_test_id("header-total")).to_contain_text("55,370.00 CNY")
+
+    with page.expect_download() as download_info:
+        page.get_by_test_id("pdf-button").click()
+    pdf = open(download_info.value.path(), "rb").read()  # noqa: SIM115
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert pdf.startswith(b"%PDF") and "55,370.00" in text and "物联网网关" in text and "恒瑞精密" in text
+
+    # Accepted: an order; confirmed; billed once (the button then gives way to the invoice).
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("accept-button").click()
+    expect(page).to_have_url(re.compile(r"/commerce/orders/\d+/$"))
+    expect(page.get_by_test_id("order-total")).to_contain_text("55,370.00 CNY")
+    page.get_by_test_id("transition-confirmed").click()
+    expect(page.get_by_test_id("order-status")).to_have_text("Confirmed")
+    page.get_by_test_id("bill-order").click()
+    expect(page).to_have_url(re.compile(r"/finance/invoices/\d+/$"))
+    with tenant_context(browser_tenant):
+        order = Order.objects.get()
+        invoice = Invoice.objects.get()
+        assert order.opportunity_id == opp.pk and invoice.order_id == order.pk and invoice.total == D("55370.00")
+    page.goto(live_url("commerce:order_detail", order.pk))
+    expect(page.get_by_test_id("order-billed")).to_be_visible()
+    expect(page.get_by_test_id("bill-order")).to_have_count(0)
+
+    # The opportunity shows its quote and its order.
+    page.goto(live_url("sales:opportunity_detail", opp.pk))
+    page.get_by_role("tab", name="Orders").click()
+    expect(page.locator(".tab-pane.active")).to_contain_text(order.number)
+    assert_no_page_errors()

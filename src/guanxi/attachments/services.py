@@ -13,6 +13,7 @@ must match their extension, so an HTML page renamed ``.pdf`` is refused.
 
 from __future__ import annotations
 
+import logging
 import os
 import unicodedata
 from collections.abc import Callable
@@ -33,6 +34,8 @@ from guanxi.platform import registry
 from guanxi.platform.registry import Action
 
 from .models import Attachment, private_storage
+
+logger = logging.getLogger(__name__)
 
 # extension → (content type served, accepted leading bytes or None for text)
 FILE_TYPES: dict[str, tuple[str, tuple[bytes, ...] | None]] = {
@@ -246,7 +249,40 @@ def attachment_upload(*, actor, obj, file, description: str = "") -> Attachment:
     except Exception:
         private_storage.delete(stored)
         raise
+    delete_file_unless_committed(stored)
     return attachment
+
+
+class _FileKeeper:
+    """An on-commit callback that keeps a stored file: the file is deleted if the callback is discarded unrun.
+
+    Django drops the on-commit callbacks of a transaction (or of a savepoint) that rolls back without
+    calling them; this object is then released, and deletes the file the rolled-back row pointed to.
+    (CPython releases it at once: nothing else refers to it.) Django also skips the callbacks that follow
+    a callback that raises after a commit, so a failing (non-robust) callback registered earlier in the same
+    transaction would remove a committed file; the file removals below are robust for that reason.
+    """
+
+    __slots__ = ("kept", "name")
+
+    def __init__(self, name: str):
+        self.name, self.kept = name, False
+
+    def __call__(self):
+        self.kept = True
+
+    def __del__(self):
+        if not self.kept:
+            try:
+                private_storage.delete(self.name)
+            except Exception:  # never raise from a finaliser; the file stays (an orphan, as before)
+                logger.exception("Could not delete the file %s of a rolled-back upload", self.name)
+
+
+def delete_file_unless_committed(name: str) -> None:
+    """Delete the stored file ``name`` unless the current transaction commits (a rolled-back upload leaves no
+    orphan file). Outside a transaction the file is kept at once."""
+    transaction.on_commit(_FileKeeper(name), robust=True)
 
 
 @transaction.atomic
@@ -264,7 +300,7 @@ def attachment_delete(*, actor, attachment: Attachment) -> None:
     attachment.delete()
     if obj is not None:
         audit.record(AuditAction.UPDATE, obj, changes={"attachments": [name, None]}, note="file removed")
-    transaction.on_commit(lambda: private_storage.delete(stored))
+    transaction.on_commit(lambda: private_storage.delete(stored), robust=True)
 
 
 def attachments_delete_for(obj) -> int:
@@ -278,5 +314,5 @@ def attachments_delete_for(obj) -> int:
         for stored in names:
             private_storage.delete(stored)
 
-    transaction.on_commit(remove)
+    transaction.on_commit(remove, robust=True)
     return len(rows)

@@ -40,6 +40,17 @@ class CommerceConfig(AppConfig):
         registry.register(
             registry.Entity(key="commerce.order", model=Order, url_name="commerce:order", custom_fields=True)
         )
+        # Quotes and orders tabs on account and opportunity pages.
+        for parent in ("customers.account", "sales.opportunity"):
+            param = parent.split(".")[1]
+            registry.register_related_panel(
+                parent, registry.RelatedPanel(_("Quotes"), "commerce:related_quotes", param, module="commerce.quote",
+                                              order=20),
+            )  # fmt: skip
+            registry.register_related_panel(
+                parent, registry.RelatedPanel(_("Orders"), "commerce:related_orders", param, module="commerce.order",
+                                              order=21),
+            )  # fmt: skip
         navigation.register(
             navigation.NavItem(
                 _("Quotes"), "commerce:quote_list", "file-earmark-text", section="sales", module="commerce.quote",

@@ -159,8 +159,15 @@ class _DocumentFilterSet(EntityFilterSet):
         value = value.strip()
         if not value:
             return queryset
+        parent = "quote_id" if self.line_model is QuoteLine else "order_id"
+        with_line = self.line_model.objects.filter(
+            Q(sku__icontains=value) | Q(description__icontains=value) | Q(product__name__icontains=value)
+        ).values(parent)
         return queryset.filter(
-            Q(number__icontains=value) | Q(account__name__icontains=value) | self.extra_search(value)
+            Q(number__icontains=value)
+            | Q(account__name__icontains=value)
+            | Q(pk__in=with_line)  # a product on a line, by SKU or name
+            | self.extra_search(value)
         )
 
     def extra_search(self, value) -> Q:

@@ -96,6 +96,18 @@ def order_lines(order: Order) -> list[OrderLine]:
     return list(OrderLine.objects.filter(order=order).select_related("product").order_by("position", "id"))
 
 
+def documents_of(user, model, *, account=None, opportunity=None, limit: int = 100) -> list:
+    """The quotes (latest versions) or orders of an account or an opportunity the user may see, newest first."""
+    qs = permissions.visible(user, model.objects.select_related("owner"))
+    if model is Quote:
+        qs = qs.exclude(status=QuoteStatus.SUPERSEDED)
+    if account is not None:
+        qs = qs.filter(account=account)
+    if opportunity is not None:
+        qs = qs.filter(opportunity=opportunity)
+    return list(qs.order_by("-created_at", "-id")[:limit])
+
+
 def quote_orders(user, quote: Quote) -> list[Order]:
     return list(permissions.visible(user, Order.objects.filter(quote=quote)).order_by("-id"))
 

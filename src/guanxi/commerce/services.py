@@ -1545,6 +1545,17 @@ def order_set_lines(*, actor, order: Order, lines: list[dict], discount_percent=
     return order
 
 
+def order_billing_invoice(order: Order):
+    """The finance invoice (not void) that bills ``order``, if the finance app is installed and one does."""
+    from django.apps import apps
+
+    if not apps.is_installed("guanxi.finance"):
+        return None
+    from guanxi.finance.selectors import order_invoice
+
+    return order_invoice(order)
+
+
 @transaction.atomic
 def order_transition(*, actor, order: Order, to: str, reason: str = "") -> Order:
     """Move an order along draft → confirmed → fulfilled → closed (or cancel it before fulfilment)."""
@@ -1562,6 +1573,13 @@ def order_transition(*, actor, order: Order, to: str, reason: str = "") -> Order
         )
     if to == OrderStatus.CONFIRMED and not order.lines.exists():
         raise ValidationError({"status": [_("Add lines to the order before confirming it.")]})
+    if to == OrderStatus.CANCELLED:
+        invoice = order_billing_invoice(order)
+        if invoice is not None:
+            raise ValidationError(
+                {"status": [_("This order is billed by %(invoice)s; void the invoice before cancelling the order.")
+                            % {"invoice": invoice.display_number}]}
+            )  # fmt: skip
     before = order.status
     now = timezone.now()
     stamps = {ORDER_STAMPS[to]: now} if to in ORDER_STAMPS else {}

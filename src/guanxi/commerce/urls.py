@@ -7,6 +7,8 @@ app_name = "commerce"
 urlpatterns = [
     path("products/options/", views.product_options, name="product_options"),
     path("opportunities/options/", views.opportunity_options, name="opportunity_options"),
+    path("quotes/related/", views.related_quotes, name="related_quotes"),
+    path("orders/related/", views.related_orders, name="related_orders"),
     *views.product_views.urls(),
     *views.price_book_views.urls(),
     path("price-books/<int:pk>/entries/", views.price_book_entry_save, name="price_book_entry_add"),

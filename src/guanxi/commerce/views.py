@@ -6,6 +6,7 @@ live totals come from ``services.preview_lines`` — the function saving uses to
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
@@ -828,11 +829,18 @@ class OrderViews(EntityViews):
         return selectors.order_detail_queryset()
 
     def initial_for_create(self, request):
-        return {
+        initial = {
             "owner": request.user.pk,
             "order_date": timezone.localdate(),
             "currency": services.commerce_settings().default_currency,
         }
+        opportunity_id = request.GET.get("opportunity")
+        if opportunity_id and opportunity_id.isdigit():  # "New order" on an opportunity page
+            opportunity = services._opportunity_queryset(request.user).filter(pk=opportunity_id).first()
+            if opportunity is not None:
+                initial.update(opportunity=opportunity.pk, account=opportunity.account_id,
+                               contact=opportunity.contact_id, currency=opportunity.currency)  # fmt: skip
+        return initial
 
     def create(self, request, data):
         return services.order_create(actor=request.user, data=data)
@@ -858,7 +866,10 @@ class OrderViews(EntityViews):
                 preview_url=reverse("commerce:order_lines_preview", args=[obj.pk]),
                 save_url=reverse("commerce:order_lines", args=[obj.pk]),
             )
+        billing = _order_billing(request.user, obj)
         transitions = services.ORDER_TRANSITIONS.get(obj.status, ()) if can_edit else ()
+        if billing["order_invoice"] is not None:  # a billed order is not cancelled (void the invoice first)
+            transitions = [s for s in transitions if s != OrderStatus.CANCELLED]
         return {
             "lines": lines,
             "amounts": amounts,
@@ -868,10 +879,67 @@ class OrderViews(EntityViews):
             "steps": [(s, label) for s, label in OrderStatus.choices if s != OrderStatus.CANCELLED],
             "content_type_id": ContentType.objects.get_for_model(Order).pk,
             "quote_visible": obj.quote_id is not None and permissions.can(request.user, Action.VIEW, obj.quote),
-            # Billed by the finance app (its view checks again and refuses orders billed already).
-            "can_bill": obj.status not in (OrderStatus.DRAFT, OrderStatus.CANCELLED)
-            and permissions.has_action(request.user, "finance.invoice", Action.CREATE),
+            **billing,
         }
+
+
+def _order_billing(user, order: Order) -> dict:
+    """Billing by the finance app: the invoice that bills the order, or whether the user may bill it now.
+
+    "Bill this order" is offered only while nothing bills the order yet (a void invoice does not count);
+    the finance service checks again and refuses double billing.
+    """
+    if not apps.is_installed("guanxi.finance"):
+        return {"can_bill": False, "order_invoice": None, "order_invoice_visible": False}
+    invoice = services.order_billing_invoice(order)
+    return {
+        "order_invoice": invoice,
+        "order_invoice_visible": invoice is not None and permissions.can(user, Action.VIEW, invoice),
+        "can_bill": invoice is None
+        and order.status not in (OrderStatus.DRAFT, OrderStatus.CANCELLED)
+        and permissions.has_action(user, "finance.invoice", Action.CREATE),
+    }
+
+
+@login_required
+@require_GET
+def related_quotes(request):
+    """The Quotes tab of an account or opportunity page (a related panel)."""
+    return _related_documents(request, Quote, services.QUOTE, "commerce:quote_create")
+
+
+@login_required
+@require_GET
+def related_orders(request):
+    """The Orders tab of an account or opportunity page (a related panel)."""
+    return _related_documents(request, Order, services.ORDER, "commerce:order_create")
+
+
+def _related_documents(request, model, entity_key: str, create_url_name: str):
+    from guanxi.customers.models import Account
+    from guanxi.sales.models import Opportunity
+
+    user = request.user
+    if request.GET.get("account"):
+        parent = permissions.get_for(user, Account.objects.all(), request.GET["account"])
+        rows = selectors.documents_of(user, model, account=parent)
+        new_url = f"{reverse(create_url_name)}?account={parent.pk}"
+    elif request.GET.get("opportunity"):
+        parent = permissions.get_for(user, Opportunity.objects.all(), request.GET["opportunity"])
+        rows = selectors.documents_of(user, model, opportunity=parent)
+        new_url = f"{reverse(create_url_name)}?opportunity={parent.pk}"
+    else:
+        raise Http404
+    return render(
+        request,
+        "commerce/_related_documents.html",
+        {
+            "rows": rows,
+            "is_quote": model is Quote,
+            "new_url": new_url if permissions.has_action(user, entity_key, Action.CREATE) else None,
+            "status_badges": QUOTE_BADGES if model is Quote else ORDER_BADGES,
+        },
+    )
 
 
 def _order_for(request, pk, action=Action.VIEW) -> Order:

@@ -111,6 +111,13 @@ class FinanceConfig(AppConfig):
             "customers.account",
             registry.RelatedPanel(_("Invoices"), "finance:related_invoices", "account", module=INVOICE, order=31),
         )
+        # Contracts "from a won opportunity or an order": the tab lists them and offers a new one.
+        for parent in ("sales.opportunity", "commerce.order"):
+            registry.register_related_panel(
+                parent,
+                registry.RelatedPanel(_("Contracts"), "finance:related_contracts", parent.split(".")[1],
+                                      module=CONTRACT, order=30),
+            )  # fmt: skip
         navigation.register(
             navigation.NavItem(_("Contracts"), "finance:contract_list", "file-earmark-ruled", section="sales",
                                module=CONTRACT, order=50),

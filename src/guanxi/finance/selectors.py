@@ -28,6 +28,7 @@ from .models import (
     ExpenseStatus,
     Invoice,
     InvoiceLine,
+    InvoiceStatus,
     Payment,
     money,
 )
@@ -71,12 +72,14 @@ def contract_renewals(user, contract: Contract) -> list[Contract]:
     return list(permissions.visible(user, Contract.objects.filter(renewed_from=contract)).order_by("-start_date"))
 
 
-def contracts_of(user, *, account=None, opportunity=None):
+def contracts_of(user, *, account=None, opportunity=None, order=None):
     qs = permissions.visible(user, Contract.objects.select_related("owner"))
     if account is not None:
         qs = qs.filter(account=account)
     if opportunity is not None:
         qs = qs.filter(opportunity=opportunity)
+    if order is not None:
+        qs = qs.filter(order=order)
     return list(qs.order_by("-start_date", "-id")[:100])
 
 
@@ -103,6 +106,11 @@ def invoice_payments(user, invoice: Invoice) -> list[Payment]:
             "date", "pk"
         )
     )
+
+
+def order_invoice(order) -> Invoice | None:
+    """The invoice billing ``order`` (a void one does not count: the order may be billed again), if any."""
+    return Invoice.objects.filter(order=order).exclude(status=InvoiceStatus.VOID).order_by("-pk").first()
 
 
 def invoices_of(user, *, account=None, contract=None):

@@ -801,7 +801,7 @@ def invoice_create(*, actor, data: dict, lines: list[dict] | None = None) -> Inv
     order = data.get("order")
     copy_order = order is not None and not lines
     if copy_order:
-        _check_billable(order)
+        order = data["order"] = _check_billable(order)
         data["currency"] = order.currency
         data["discount_percent"] = order.discount_percent
         if data.get("contact") is None:
@@ -839,9 +839,13 @@ def invoice_create(*, actor, data: dict, lines: list[dict] | None = None) -> Inv
     return invoice
 
 
-def _check_billable(order) -> None:
-    from guanxi.commerce.models import OrderStatus
+def _check_billable(order):
+    """The order, locked and fresh, if it may be billed; a ValidationError otherwise (a draft or cancelled
+    order, or one billed already by an invoice that is not void)."""
+    from guanxi.commerce.models import Order, OrderStatus
 
+    # The order's row lock serialises concurrent billing of the same order (PostgreSQL; SQLite has one writer).
+    order = Order.objects.select_for_update().filter(pk=order.pk).first() or order
     if order.status in (OrderStatus.DRAFT, OrderStatus.CANCELLED):
         raise ValidationError({"order": [_("Confirm the order before invoicing it.")]})
     existing = Invoice.objects.filter(order=order).exclude(status=InvoiceStatus.VOID).first()
@@ -849,6 +853,7 @@ def _check_billable(order) -> None:
         raise ValidationError(
             {"order": [_("This order is already billed by %(invoice)s.") % {"invoice": existing.display_number}]}
         )
+    return order
 
 
 @transaction.atomic

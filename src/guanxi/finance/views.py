@@ -482,7 +482,8 @@ def contract_stats(request):
 @login_required
 @require_GET
 def related_contracts(request):
-    """The Contracts tab of an account or opportunity page (a related panel)."""
+    """The Contracts tab of an account, opportunity or order page (a related panel)."""
+    from guanxi.commerce.models import Order, OrderStatus
     from guanxi.customers.models import Account
     from guanxi.sales.models import Opportunity
 
@@ -494,6 +495,14 @@ def related_contracts(request):
         parent = permissions.get_for(request.user, Opportunity.objects.all(), request.GET["opportunity"])
         rows = selectors.contracts_of(request.user, opportunity=parent)
         new_url = f"{reverse('finance:contract_create')}?opportunity={parent.pk}" if parent.status == "won" else None
+    elif request.GET.get("order"):
+        parent = permissions.get_for(request.user, Order.objects.all(), request.GET["order"])
+        rows = selectors.contracts_of(request.user, order=parent)
+        new_url = (
+            f"{reverse('finance:contract_create')}?order={parent.pk}"
+            if parent.status != OrderStatus.CANCELLED
+            else None
+        )
     else:
         raise Http404
     can_create = permissions.has_action(request.user, CONTRACT, Action.CREATE)

@@ -12,7 +12,10 @@ class SalesConfig(AppConfig):
         from guanxi.platform.registry import Action
 
         from . import signals  # noqa: F401  (lead engagement scoring follows activities)
+        from .imports import register_lead_spec
         from .models import Competitor, Lead, Opportunity
+
+        register_lead_spec()  # leads are importable (CSV, Excel) through the generic import
 
         registry.register(
             registry.Entity(

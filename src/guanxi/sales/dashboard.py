@@ -1,5 +1,6 @@
 """The sales dashboard selector: pipeline by stage, weighted forecast by month, win rate, cycle time
-and breakdowns by owner, team and business line — of the opportunities the user may see.
+and breakdowns by owner, team, organisation unit (the owner's) and business line — of the opportunities the
+user may see.
 
 All figures are computed in the database with a fixed number of queries (about a dozen) whatever
 the number of opportunities; amounts are Decimal and never mix currencies (one currency at a time).
@@ -11,7 +12,7 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-from django.db.models import Avg, Count, DecimalField, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models import Avg, Count, DecimalField, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -89,7 +90,7 @@ def _names(model, ids, label) -> dict:
 
 def dashboard(user, f: Filters) -> dict:
     from guanxi.identity.models import User
-    from guanxi.org.models import BusinessLine, Team
+    from guanxi.org.models import BusinessLine, Member, OrgUnit, Team
 
     base = scoped(user, f)
     is_open = Q(status=Opportunity.Status.OPEN)
@@ -189,10 +190,10 @@ def dashboard(user, f: Filters) -> dict:
         "average_won": money(won_amount / totals["won_count"]) if totals["won_count"] else None,
     }
 
-    # Breakdowns: the same figures per owner, team and business line.
-    def breakdown(field: str, names: dict) -> list[dict]:
+    # Breakdowns: the same figures per owner, team, unit (the owner's) and business line.
+    def breakdown(field: str, names: dict, qs=base) -> list[dict]:
         rows = (
-            base.order_by()
+            qs.order_by()
             .values(field)
             .annotate(
                 open_count=Count("pk", filter=is_open),
@@ -239,6 +240,13 @@ def dashboard(user, f: Filters) -> dict:
         "won_by_month": [(m, won_by_month[m]) for m in period_months],
         "by_owner": breakdown("owner_id", lambda ids: _names(User, ids, "full_name")),
         "by_team": breakdown("team_id", lambda ids: _names(Team, ids, "name")),
+        "by_unit": breakdown(
+            "owner_unit",
+            lambda ids: _names(OrgUnit, ids, "name"),
+            base.annotate(
+                owner_unit=Subquery(Member.objects.filter(user_id=OuterRef("owner_id")).values("unit_id")[:1])
+            ),
+        ),
         "by_line": breakdown("business_line_id", lambda ids: _names(BusinessLine, ids, "name")),
     }
 

@@ -8,7 +8,9 @@ assignment rules, duplicate check and conversion to account + contact + opportun
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
+import zoneinfo
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
@@ -28,7 +30,7 @@ from guanxi.platform import context, crud
 from guanxi.platform.phones import normalize_phone
 from guanxi.platform.registry import Action
 
-from .models import Lead, LeadAssignee, LeadAssignmentRule, LeadScoringRule, WebToLeadForm
+from .models import Lead, LeadAssignee, LeadAssignmentRule, LeadRescoreRun, LeadScoringRule, WebToLeadForm
 
 LEAD = "sales.lead"
 
@@ -252,6 +254,40 @@ def leads_rescore_all(*, batch_size: int = 500) -> int:
         if dirty:
             Lead.objects.bulk_update(dirty, ["score", "score_breakdown"])
             changed += len(dirty)
+
+
+# Local hours of the tenant in which the nightly recomputation of scores may start.
+NIGHTLY_RESCORE_HOURS = range(2, 5)
+
+
+def _tenant_now(now: datetime.datetime) -> datetime.datetime:
+    try:
+        tz = zoneinfo.ZoneInfo(context.require_tenant().time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = datetime.UTC
+    return now.astimezone(tz)
+
+
+def leads_nightly_rescore(now: datetime.datetime | None = None) -> int | None:
+    """Recompute every lead's score once a night (the scheduler asks every minute): in the tenant's night hours,
+    if tonight's run is not claimed yet. Returns how many scores changed, or None when it did not run.
+
+    Scores follow from the rules and the leads' activities as they change; the nightly run catches what
+    changed around them (records written in bulk, organisation names, custom fields, deleted activities).
+    """
+    local = _tenant_now(now or timezone.now())
+    if local.hour not in NIGHTLY_RESCORE_HOURS:
+        return None
+    run, created = LeadRescoreRun.objects.get_or_create(day=local.date())
+    if not created:
+        return None
+    changed = leads_rescore_all()
+    LeadRescoreRun.objects.filter(pk=run.pk).update(finished_at=timezone.now(), changed=changed)
+    return changed
+
+
+def last_nightly_rescore() -> LeadRescoreRun | None:
+    return LeadRescoreRun.objects.order_by("-day").first()
 
 
 def _clean_rule(rule: LeadScoringRule) -> None:

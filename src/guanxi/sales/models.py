@@ -478,6 +478,25 @@ class LeadAssignee(TenantModel):
         indexes = [models.Index(fields=["tenant", "member"])]
 
 
+class LeadRescoreRun(TenantModel):
+    """The nightly recomputation of every lead's score: one row per tenant and local day, claimed before it runs
+    (so the scheduler, which asks every minute, runs it once a night)."""
+
+    day = models.DateField(_("day"))
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    changed = models.PositiveIntegerField(_("scores changed"), default=0)
+
+    class Meta:
+        verbose_name = _("lead rescoring run")
+        verbose_name_plural = _("lead rescoring runs")
+        ordering = ["-day"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "day"], name="sales_lead_rescore_run_unique_day")]
+
+    def __str__(self):
+        return f"{self.day}: {self.changed}"
+
+
 def _new_form_key() -> str:
     import secrets
 

@@ -213,6 +213,7 @@ def scoring_rule_list(request):
         {
             "fit_rules": [r for r in rules if r.category == LeadScoringRule.Category.FIT],
             "engagement_rules": [r for r in rules if r.category == LeadScoringRule.Category.ENGAGEMENT],
+            "last_nightly": lead_services.last_nightly_rescore(),
         },
     )
 

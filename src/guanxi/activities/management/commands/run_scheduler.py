@@ -23,8 +23,10 @@ class Command(BaseCommand):
         from guanxi.activities.tasks import email_pending_notifications, send_due_reminders
         from guanxi.commerce.tasks import expire_quotes
         from guanxi.dedupe.tasks import nightly_duplicate_scan
+        from guanxi.exports.tasks import expire_exports
         from guanxi.finance.tasks import contract_warnings, overdue_invoices
         from guanxi.imports.tasks import resume_stale_imports
+        from guanxi.sales.tasks import nightly_lead_rescoring
 
         self._stop = False
         if not once:
@@ -37,7 +39,9 @@ class Command(BaseCommand):
             email_pending_notifications,
             nightly_duplicate_scan,
             resume_stale_imports,
+            expire_exports,
             expire_quotes,
+            nightly_lead_rescoring,
         )
         interval = max(interval, 1.0)
         while True:
