@@ -25,6 +25,7 @@ from guanxi.audit.models import AuditEntry
 from guanxi.customers import services as customer_services
 from guanxi.customers.models import Account, AccountContact
 from guanxi.customization.models import CustomFieldDefinition, Tag
+from guanxi.exports.models import ExportFile
 from guanxi.finance.testing import FINANCE_API_BODIES, FINANCE_API_PARAMS, FINANCE_UI_PARAMS, make_finance_records
 from guanxi.identity.services import api_token_create
 from guanxi.imports.models import ImportJob
@@ -129,6 +130,16 @@ def tenant_a(db):
         import_job = ImportJob.objects.create(
             entity="customers.contact", original_name=f"{MARKER}.csv", format="csv", created_by=admin
         )
+        export_job = ExportFile.objects.create(
+            entity="customers.account",
+            format="csv",
+            query=f"q={MARKER}",
+            filters=f"q={MARKER}",
+            file_name=f"{MARKER}.csv",
+            status=ExportFile.Status.DONE,
+            rows=1,
+            requested_by=admin,
+        )
         sales = make_sales_records(admin, MARKER)
         commerce = make_commerce_records(admin, account)
         finance = make_finance_records(admin, MARKER)
@@ -158,6 +169,7 @@ def tenant_a(db):
         "token": token,
         "account_ct": ContentType.objects.get_for_model(Account).pk,
         "import_job": import_job,
+        "export_job": export_job,
     }
     return tenant
 
@@ -189,6 +201,7 @@ UI_PARAMS = [
     (r"^identity:switch_tenant$", lambda o: {"tenant_id": o["tenant"].pk}),
     (r"^tenancy:", lambda o: {"pk": o["tenant"].pk}),
     (r"^imports:", lambda o: {"pk": o["import_job"].pk}),
+    (r"^exports:", lambda o: {"pk": o["export_job"].pk}),
     (
         r"^commerce:price_book_entry_",
         lambda o: {"pk": o["commerce"]["price_book"].pk, "entry_pk": o["commerce"]["entry"].pk},
@@ -211,6 +224,7 @@ API_PARAMS = [
     (r"^api/v1/business-lines/", lambda o: {"pk": o["line"].pk, "line_id": o["line"].pk}),
     (r"^api/v1/teams/", lambda o: {"pk": o["team"].pk, "team_id": o["team"].pk}),
     (r"^api/v1/imports/", lambda o: {"job_id": o["import_job"].pk, "pk": o["import_job"].pk}),
+    (r"^api/v1/exports/jobs/", lambda o: {"job_id": o["export_job"].pk}),
     *[
         (
             rf"^api/v1/{path}/",
@@ -338,6 +352,7 @@ def test_lists_and_search_show_nothing_of_another_tenant(tenant_a):
                 "sales/",
                 "commerce/",
                 "imports/",
+                "exports/",
                 "duplicates/",
                 "finance/",
             )
@@ -365,6 +380,7 @@ def test_lists_and_search_show_nothing_of_another_tenant(tenant_a):
         "quotes",
         "orders",
         "imports",
+        "exports/jobs",
         "duplicates",
         "contracts",
         "invoices",

@@ -247,6 +247,13 @@ MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
+# --- Exports -----------------------------------------------------------------------------
+# Excel exports, and exports of more rows than this, are prepared by the background worker into
+# private files (outside MEDIA_ROOT) that only the requesting user may download, for EXPORT_FILE_DAYS.
+EXPORT_BACKGROUND_ROWS = int(os.environ.get("EXPORT_BACKGROUND_ROWS", "100000"))
+EXPORT_FILE_DAYS = int(os.environ.get("EXPORT_FILE_DAYS", "7"))
+EXPORT_FILES_ROOT = Path(os.environ.get("EXPORT_FILES_ROOT", VAR_DIR / "exports"))
+
 # --- API ---------------------------------------------------------------------------------
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/m")  # per token (or per user for sessions)
 NINJA_PAGINATION_PER_PAGE = 50

@@ -5,7 +5,8 @@ one query per batch plus one per prefetched relation: the number of queries grow
 number of batches, never with the number of rows. CSV and vCard are generators for a
 ``StreamingHttpResponse``; they run after the view has returned, so each batch re-enters the
 request's tenant, actor, language and time zone (``RunContext``). Excel goes through an
-openpyxl write-only workbook into a temporary file.
+openpyxl write-only workbook into a temporary file. Excel exports and large exports run in the
+background worker (``exports.services.export_run``), which writes the same output to a private file.
 
 Values are raw but readable: choice labels in the user's language, dates and times ISO
 (local time), phones E.164, money and numbers as numbers, tags joined with ";", custom
@@ -21,7 +22,7 @@ import decimal
 import html
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, prefetch_related_objects
@@ -198,6 +199,12 @@ class ExportJob:
     run: RunContext = field(default_factory=RunContext.capture)
     batch_size: int | None = None
     rows: int = 0
+    complete: bool = True  # False once an Excel sheet is full
+    progress: Callable[[int], None] | None = None  # called with the rows written so far after each batch
+
+    def _progress(self) -> None:
+        if self.progress is not None:
+            self.progress(self.rows)
 
     @property
     def entity(self) -> registry.Entity:
@@ -239,6 +246,7 @@ class ExportJob:
                     for obj in batch:
                         writer.writerow([csv_safe(v, c) for v, c in zip(formatter.row(obj), self.columns, strict=True)])
                     self.rows += len(batch)
+                    self._progress()
                 yield buffer.getvalue().encode()
             complete = True
         finally:
@@ -273,6 +281,7 @@ class ExportJob:
                         [_xlsx_cell(sheet, v, WriteOnlyCell, ILLEGAL_CHARACTERS_RE) for v in formatter.row(obj)]
                     )
                 self.rows += min(len(batch), room)
+                self._progress()
                 if len(batch) > room:
                     complete = False
                     break
@@ -283,6 +292,7 @@ class ExportJob:
                 output.close()
                 raise
             output.seek(0)
+            self.complete = complete
             self._finish("xlsx", complete=complete)
         return output
 
@@ -306,6 +316,7 @@ class ExportJob:
                         break
                     chunk = "".join(contact_vcard(obj, access) for obj in batch)
                     self.rows += len(batch)
+                    self._progress()
                 yield chunk.encode()
             complete = True
         finally:
