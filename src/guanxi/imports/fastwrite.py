@@ -26,6 +26,7 @@ both paths row by row.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterable
 
 from django.db import connection, models
@@ -166,8 +167,9 @@ def insert(model, rows: Iterable[dict], *, ignore_conflicts: bool = False) -> in
     special = [(i, c) for i, c in enumerate(convert) if c is not None]
     tenant_index = attnames.index("tenant_id") if tenant_id is not None else None
     tuples = []
+    pick = operator.itemgetter(*attnames)
     for row in rows:
-        values = [row[a] if a in row else defaults[a] for a in attnames]
+        values = list(pick({**defaults, **row}))
         if tenant_index is not None:
             if values[tenant_index] not in (None, tenant_id):
                 raise context.TenantMismatch(
