@@ -1,11 +1,11 @@
 """/api/v1/contacts: the same filters, services and permissions as the contact pages."""
 
-from django.db.models import Prefetch
 from django.http import HttpRequest
 from ninja import Status
 
 from guanxi.access import permissions
 from guanxi.platform.api_crud import EntityApi
+from guanxi.platform.prefetch import prefetch, prefetched
 from guanxi.platform.registry import Action
 
 from . import selectors, services
@@ -16,8 +16,8 @@ from .models import Account, AccountContact, ContactPoint
 
 def _queryset():
     return selectors.contact_list_queryset().prefetch_related(
-        Prefetch("points", queryset=ContactPoint.objects.order_by("-is_primary", "id")),
-        Prefetch("account_links", queryset=AccountContact.objects.order_by("id")),
+        prefetch("points", ContactPoint.objects.order_by("-is_primary", "id")),
+        prefetch("account_links", AccountContact.objects.order_by("id")),
     )
 
 
@@ -29,11 +29,11 @@ def _points(data: dict) -> dict:
 
 
 def _extra(contact, access) -> dict:
-    points = list(contact.points.all())
+    points = prefetched(contact, "points")
     data = {
         "accounts": [
             {"account_id": link.account_id, "role": link.role, "note": link.note}
-            for link in contact.account_links.all()
+            for link in prefetched(contact, "account_links")
         ],
     }
     for key, kind, guard in (

@@ -18,6 +18,7 @@ from guanxi.access import permissions
 
 from . import registry
 from .api import PageOut, list_page
+from .prefetch import prefetch, prefetched
 from .registry import Action
 
 
@@ -56,7 +57,7 @@ class EntityApi:
             if access.can_see(model_field.name):
                 data[name] = getattr(obj, name)
         if "tags" in self.out_schema.model_fields and access.can_see("tags"):
-            data["tags"] = [t.name for t in obj.tags.all()]
+            data["tags"] = [t.name for t in prefetched(obj, "tags")]
         if "custom_fields" in self.out_schema.model_fields:
             data["custom_fields"] = {k: v for k, v in (obj.custom or {}).items() if access.can_see(f"custom.{k}")}
         if self.extra_out is not None:
@@ -145,7 +146,7 @@ class EntityApi:
             access = permissions.field_access(request.user, key)
             page_qs = filterset.qs
             if api.entity.tags and access.can_see("tags"):
-                page_qs = page_qs.prefetch_related("tags")
+                page_qs = page_qs.prefetch_related(prefetch("tags"))
             return list_page(
                 page_qs,
                 sort=sort,
