@@ -58,6 +58,17 @@ def name_key(name: str) -> str:
     return SPACES.sub(" ", (name or "").strip()).casefold()
 
 
+def person_name(values: dict, data: dict, extra: tuple[str, ...] = ()) -> None:
+    """Family and given name from a "full name" column (unless given apart), spaces collapsed."""
+    if "full_name" in values:
+        family, given = values["full_name"]
+        data.setdefault("family_name", family)
+        data.setdefault("given_name", given)
+    for key in ("family_name", "given_name", *extra):
+        if key in data:
+            data[key] = SPACES.sub(" ", data[key].strip())
+
+
 def _unique(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     seen, out = set(), []
     for value, label in pairs:
@@ -826,13 +837,7 @@ class ContactWriter(BaseWriter):
         if row.failed:
             return
         values, data = row.values, row.data
-        if "full_name" in values:
-            family, given = values["full_name"]
-            data.setdefault("family_name", family)
-            data.setdefault("given_name", given)
-        for key in ("family_name", "given_name"):
-            if key in data:
-                data[key] = SPACES.sub(" ", data[key].strip())
+        person_name(values, data)
         emails = [(values["email"], ContactPoint.Label.WORK)] if values.get("email") else []
         emails += [(e, ContactPoint.Label.OTHER) for e in values.get("extra_emails") or []]
         phones = [(values["mobile"], ContactPoint.Label.MOBILE)] if values.get("mobile") else []

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from guanxi.customers.bulk import ADDRESS, SPACES, BaseWriter, _collect, clean_email, clean_phone, name_key
+from guanxi.customers.bulk import ADDRESS, BaseWriter, _collect, clean_email, clean_phone, name_key, person_name
 from guanxi.customers.models import Industry, Source, compose_name
 from guanxi.imports import specs
 from guanxi.imports.specs import (
@@ -205,13 +205,7 @@ class LeadWriter(BaseWriter):
         if row.failed:
             return
         values, data = row.values, row.data
-        if "full_name" in values:
-            family, given = values["full_name"]
-            data.setdefault("family_name", family)
-            data.setdefault("given_name", given)
-        for key in ("company", "family_name", "given_name", "campaign", "title"):
-            if key in data:
-                data[key] = SPACES.sub(" ", data[key].strip())
+        person_name(values, data, extra=("company", "campaign", "title"))
         name = compose_name(data.get("family_name", ""), data.get("given_name", ""))
         company = data.get("company", "")
         row.keys = {
