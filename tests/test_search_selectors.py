@@ -98,3 +98,13 @@ def test_postgres_superuser_setup_prints_its_sql():
     out = StringIO()
     call_command("postgres_superuser_setup", "--print", stdout=out)
     assert "ALTER FUNCTION pg_catalog.textlike(text, text) LEAKPROOF" in out.getvalue()
+
+
+def test_two_characters_find_a_company_by_the_brand_inside_its_name(tenant):
+    from guanxi.customers.services import account_create
+
+    with tenant_context(tenant, actor=tenant.admin):
+        account_create(actor=tenant.admin, data={"name": "北京星辰信息技术有限公司"})
+        account_create(actor=tenant.admin, data={"name": "上海华信科技"})
+        results = global_search(tenant.admin, "星辰", limit=6)
+    assert [a.name for a in results.accounts] == ["北京星辰信息技术有限公司"]

@@ -25,10 +25,13 @@ class SearchResults:
 
 
 # A trigram index answers "contains" for fragments of three characters or more. Shorter ones
-# (a two-character Chinese name, "li") match the start of the name instead, answered by the
-# (tenant, name) b-tree as a range in each letter case: the planner misjudges how many names
-# a short prefix matches and would rather read the table than the trigram index.
+# (a two-character Chinese name, "li") match the start of a person's name instead, answered by
+# the (tenant, name) b-tree as a range in each letter case: the planner misjudges how many names
+# a short prefix matches and would rather read the table than the trigram index. Company names
+# are searched anywhere from two characters: a Chinese one puts its brand after the city
+# ("北京星辰信息技术" is found by "星辰"); no index serves that, the scan stops at the budget.
 TRIGRAM = 3
+ACCOUNT_ANYWHERE = 2
 # Matches taken from each source before they are ranked by name (at least; eight per result
 # wanted). A common fragment ("wang") matches thousands of people; reading all of them to show
 # six costs a random heap read each.
@@ -43,8 +46,8 @@ def _prefix(field: str, variants) -> Q:
     return ranges
 
 
-def _name_condition(field: str, q: str) -> Q:
-    if len(q) >= TRIGRAM:
+def _name_condition(field: str, q: str, anywhere_from: int = TRIGRAM) -> Q:
+    if len(q) >= anywhere_from:
         return Q(**{f"{field}__icontains": q})
     return _prefix(field, (q, q.lower(), q.upper(), q.capitalize())) & Q(**{f"{field}__istartswith": q})
 
@@ -65,10 +68,10 @@ def _matching_points(q: str):
     return ContactPoint.objects.filter(cond)
 
 
-def _ranked(user, model, name_field: str, q: str, point_ids: set, budget: int):
+def _ranked(user, model, name_field: str, q: str, point_ids: set, budget: int, anywhere_from: int = TRIGRAM):
     """Records ``user`` may see among the name matches (at most ``budget``) and ``point_ids``."""
     visible = permissions.visible(user, model.objects.all())
-    ids = set(visible.filter(_name_condition(name_field, q)).values_list("pk", flat=True)[:budget])
+    ids = set(visible.filter(_name_condition(name_field, q, anywhere_from)).values_list("pk", flat=True)[:budget])
     ids.update(point_ids)
     return visible.filter(pk__in=ids) if ids else None
 
@@ -76,7 +79,8 @@ def _ranked(user, model, name_field: str, q: str, point_ids: set, budget: int):
 def global_search(user, query: str, *, limit: int = 8) -> SearchResults:
     """Accounts and contacts the user may see whose name, email or phone contains ``query``.
 
-    Fragments shorter than three characters match the start of a name or e-mail address.
+    Fragments shorter than three characters match the start of a person's name or e-mail
+    address; company names are matched anywhere from two characters.
     Each source (names, contact points) gives a bounded number of candidates, ranked by
     name, so a fragment that thousands of people share costs no more than a rare one.
     """
@@ -92,7 +96,7 @@ def global_search(user, query: str, *, limit: int = 8) -> SearchResults:
             (account_ids.add(account_id) if account_id else contact_ids.add(contact_id))
     accounts, contacts = [], []
     if see_accounts:
-        found = _ranked(user, Account, "name", q, account_ids, budget)
+        found = _ranked(user, Account, "name", q, account_ids, budget, ACCOUNT_ANYWHERE)
         if found is not None:
             accounts = list(
                 found.only("id", "name", "city", "phone", "lifecycle_stage", "kind").order_by("name", "pk")[:limit]
