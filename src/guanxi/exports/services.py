@@ -119,7 +119,7 @@ def export_request(*, actor, entity_key: str, fmt: str, query: str, filters: str
     return job
 
 
-def _fake_request(user, query: str) -> HttpRequest:
+def _replayed_request(user, query: str) -> HttpRequest:
     """The list request as the worker replays it: the user and the captured parameters."""
     request = HttpRequest()
     request.method = "GET"
@@ -172,7 +172,7 @@ def export_run(*, job: ExportFile) -> ExportFile:
         with translation.override(job.language), timezone.override(_tz(job.time_zone)):
             views = _entity_views(job.entity)
             fmt = format_for(job.entity, job.format)
-            queryset, columns, sort = views.export_rows(_fake_request(user, job.query))
+            queryset, columns, sort = views.export_rows(_replayed_request(user, job.query))
             ExportFile.objects.filter(pk=job.pk).update(total_rows=queryset.count())
             last = {"at": timezone.now()}
 
