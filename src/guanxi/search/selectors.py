@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from guanxi.access import permissions
-from guanxi.customers.models import Account, Contact, ContactPoint
+from guanxi.customers.models import CJK, Account, Contact, ContactPoint
 from guanxi.platform.phones import phone_digits
 
 MIN_LENGTH = 1
@@ -28,7 +28,7 @@ class SearchResults:
 # (a two-character Chinese name, "li") match the start of a person's name instead, answered by
 # the (tenant, name) b-tree as a range in each letter case: the planner misjudges how many names
 # a short prefix matches and would rather read the table than the trigram index. Company names
-# are searched anywhere from two characters: a Chinese one puts its brand after the city
+# are searched anywhere from two Chinese characters: a Chinese one puts its brand after the city
 # ("北京星辰信息技术" is found by "星辰"); no index serves that, the scan stops at the budget.
 TRIGRAM = 3
 ACCOUNT_ANYWHERE = 2
@@ -80,7 +80,7 @@ def global_search(user, query: str, *, limit: int = 8) -> SearchResults:
     """Accounts and contacts the user may see whose name, email or phone contains ``query``.
 
     Fragments shorter than three characters match the start of a person's name or e-mail
-    address; company names are matched anywhere from two characters.
+    address; company names are matched anywhere from two Chinese characters.
     Each source (names, contact points) gives a bounded number of candidates, ranked by
     name, so a fragment that thousands of people share costs no more than a rare one.
     """
@@ -96,7 +96,7 @@ def global_search(user, query: str, *, limit: int = 8) -> SearchResults:
             (account_ids.add(account_id) if account_id else contact_ids.add(contact_id))
     accounts, contacts = [], []
     if see_accounts:
-        found = _ranked(user, Account, "name", q, account_ids, budget, ACCOUNT_ANYWHERE)
+        found = _ranked(user, Account, "name", q, account_ids, budget, ACCOUNT_ANYWHERE if CJK.search(q) else TRIGRAM)
         if found is not None:
             accounts = list(
                 found.only("id", "name", "city", "phone", "lifecycle_stage", "kind").order_by("name", "pk")[:limit]
