@@ -214,13 +214,13 @@ class PageOut(Schema):
 
 
 def list_page(
-    queryset, *, sort: str, allowed_sorts: set[str], cursor: str | None, limit: int, serialize
+    queryset, *, sort: str, allowed_sorts: set[str], cursor: str | None, limit: int, serialize, partitions=None
 ) -> dict[str, Any]:
     """A cursor-paginated list response: {items, next_cursor, prev_cursor, total, total_is_exact}."""
     if sort.lstrip("-") not in allowed_sorts:
         raise ApiError(400, "Invalid sort", f"Sort by one of: {', '.join(sorted(allowed_sorts))}.", code="invalid_sort")
     limit = max(1, min(limit, 200))
-    page = paginate(queryset, sort=sort, cursor=cursor, limit=limit)
+    page = paginate(queryset, sort=sort, cursor=cursor, limit=limit, partitions=partitions)
     return {
         "items": [serialize(obj) for obj in page.items],
         "next_cursor": page.next_cursor,

@@ -154,6 +154,7 @@ class EntityApi:
                 cursor=cursor,
                 limit=limit,
                 serialize=lambda obj: api.serialize(obj, access),
+                partitions=permissions.page_partitions(request.user, api.entity.model, sort),
             )
 
         @router.get(

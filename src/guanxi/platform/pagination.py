@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import BooleanField, F, Func, Q, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 COUNT_LIMIT = 10_000
@@ -168,8 +169,20 @@ def _after(keys: list[tuple[str, bool]], values: list, reverse: bool, queryset=N
     return q
 
 
-def paginate(queryset, *, sort: str, cursor: str | None = None, limit: int = 50, count: bool = True) -> Page:
-    """One page of ``queryset`` in ``sort`` order ("name" or "-updated_at"), after/before ``cursor``."""
+def paginate(
+    queryset,
+    *,
+    sort: str,
+    cursor: str | None = None,
+    limit: int = 50,
+    count: bool = True,
+    partitions: list[Q] | None = None,
+) -> Page:
+    """One page of ``queryset`` in ``sort`` order ("name" or "-updated_at"), after/before ``cursor``.
+
+    ``partitions`` (``permissions.page_partitions``): conditions whose union is ``queryset``;
+    the page is then taken from the first rows of each part, read in order one part at a time.
+    """
     base = queryset
     queryset, keys = _sort_keys(queryset, sort)
     direction = "next"
@@ -179,6 +192,8 @@ def paginate(queryset, *, sort: str, cursor: str | None = None, limit: int = 50,
             raise InvalidCursor("The cursor belongs to another sort order.")
         queryset = queryset.filter(_after(keys, values, reverse=direction == "prev", queryset=queryset))
     order = [(f"-{a}" if d != (direction == "prev") else a) for a, d in keys]
+    if partitions and len(partitions) > 1:
+        queryset = queryset.filter(pk__in=_first_of_each(queryset, partitions, order, limit + 1))
     rows = list(queryset.order_by(*order)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
@@ -199,6 +214,20 @@ def paginate(queryset, *, sort: str, cursor: str | None = None, limit: int = 50,
         else:
             total, exact = capped_count(base)
     return Page(rows, next_cursor, prev_cursor, total, exact)
+
+
+def _first_of_each(queryset, partitions: list[Q], order: list[str], n: int) -> RawSQL:
+    """Ids of the first ``n`` rows of each part in ``order``: a UNION ALL of small ordered scans.
+
+    The page is among them (each of its rows is among the first ``n`` of a part it belongs
+    to), and the database finds each part's rows through that part's own index.
+    """
+    sqls, params = [], []
+    for i, part in enumerate(partitions):
+        sql, part_params = queryset.filter(part).order_by(*order).values("pk")[:n].query.sql_with_params()
+        sqls.append(f"SELECT * FROM ({sql}) AS gx_part{i}")  # noqa: S608 - compiled by the ORM
+        params.extend(part_params)
+    return RawSQL(" UNION ALL ".join(sqls), params)  # noqa: S611 - only ORM-compiled SQL, values as parameters
 
 
 def capped_count(queryset) -> tuple[int, bool]:

@@ -353,10 +353,11 @@ class EntityViews:
         columns, chosen, shown, sort = query.columns, query.chosen, query.shown, query.sort
         per_page = _int(params.get("per_page")) or PAGE_SIZES[1]
         per_page = per_page if per_page in PAGE_SIZES else PAGE_SIZES[1]
+        partitions = permissions.page_partitions(request.user, rows_qs.model, sort)
         try:
-            page = paginate(rows_qs, sort=sort, cursor=params.get("cursor"), limit=per_page)
+            page = paginate(rows_qs, sort=sort, cursor=params.get("cursor"), limit=per_page, partitions=partitions)
         except InvalidCursor:
-            page = paginate(rows_qs, sort=sort, limit=per_page)
+            page = paginate(rows_qs, sort=sort, limit=per_page, partitions=partitions)
         if any(c.kind == "tags" for c in shown):
             from django.db.models import prefetch_related_objects
 
