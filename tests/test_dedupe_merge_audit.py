@@ -167,3 +167,18 @@ def test_merge_entries_stay_in_their_tenant(client, tenant, other_tenant, trio):
     client.force_login(other_tenant.admin)
     html = client.get(reverse("audit:log"), {"action": "merge"}).content.decode()
     assert "腾飞电子" not in html and 'data-testid="merge-entry"' not in html
+
+
+def test_the_winners_history_tab_keeps_the_merged_records_history(client, tenant, trio):
+    winner, first, _second = trio
+    with tenant_context(tenant, actor=tenant.admin):
+        services.account_update(actor=tenant.admin, account=first, data={"city": "广州"})
+        dedupe.merge_records(actor=tenant.admin, entity_key=A, winner=winner, losers=[first], choices={})
+    client.force_login(tenant.admin)
+    url = reverse("audit:history", args=[ContentType.objects.get_for_model(Account).pk, winner.pk])
+    html = client.get(url).content.decode()
+    # The merged record's creation, its change of city and its merge entry, marked as its own.
+    assert html.count('data-testid="merged-record-entry"') == 3
+    assert f"merged record #{first.pk}" in html and "广州" in html
+    zh = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"被合并的记录 #{first.pk}" in zh

@@ -16,14 +16,33 @@ def ordered_changes(changes: dict | None) -> list[tuple[str, object]]:
     return sorted(items, key=lambda kv: (lead.get(kv[0], len(lead)), kv[0] if kv[0] not in lead else ""))
 
 
+# Functions (model, pk) -> ids of records of the same model whose history became this record's
+# (a merge keeps the merged records' entries; the dedupe app registers the lookup).
+HISTORY_PREDECESSORS: list = []
+
+
+def register_history_predecessors(lookup) -> None:
+    if lookup not in HISTORY_PREDECESSORS:
+        HISTORY_PREDECESSORS.append(lookup)
+
+
 def history_for(obj, *, limit: int = 200) -> list[AuditEntry]:
-    """The audit entries of one record, newest first."""
+    """The audit entries of one record and of the records merged into it, newest first.
+
+    An entry of a merged record has ``from_merged_record`` set to that record's old id.
+    """
     ct = ContentType.objects.get_for_model(obj)
-    return list(
-        AuditEntry.objects.filter(content_type=ct, object_id=obj.pk)
+    ids = {obj.pk}
+    for lookup in HISTORY_PREDECESSORS:
+        ids.update(lookup(type(obj), obj.pk))
+    entries = list(
+        AuditEntry.objects.filter(content_type=ct, object_id__in=ids)
         .select_related("actor")
         .order_by("-at", "-id")[:limit]
     )
+    for entry in entries:
+        entry.from_merged_record = entry.object_id if entry.object_id != obj.pk else None
+    return entries
 
 
 def audit_log_queryset():

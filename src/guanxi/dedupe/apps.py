@@ -14,8 +14,12 @@ class DedupeConfig(AppConfig):
     verbose_name = _("Dedupe")
 
     def ready(self):
+        from guanxi.audit.selectors import register_history_predecessors
         from guanxi.platform import navigation
 
+        from .selectors import merged_record_ids
+
+        register_history_predecessors(merged_record_ids)
         navigation.register(
             navigation.NavItem(
                 label=_("Duplicates"),

@@ -262,3 +262,13 @@ def open_duplicates_of(user, obj) -> dict | None:
         "count": len(visible),
         "merge_url": reverse("dedupe:merge") + "?" + urlencode({"entity": entity.key, "ids": ids}),
     }
+
+
+def merged_record_ids(model, pk) -> list[int]:
+    """Ids of the records of ``model`` merged into record ``pk`` (redirects point to the last survivor)."""
+    from guanxi.platform import registry
+
+    entity = registry.entity_for_model(model)
+    if entity is None:
+        return []
+    return list(MergeRedirect.objects.filter(entity=entity.key, new_id=pk).values_list("old_id", flat=True))
