@@ -604,6 +604,13 @@ def test_leads_are_imported_scored_assigned_and_deduplicated(tenant, media):
         from guanxi.audit.models import AuditEntry
 
         assert AuditEntry.objects.filter(object_id=zhou.pk, action="import").exists()
+        # The rep the rule gave a lead hears of it once for the import; the importer does not.
+        from guanxi.activities.models import Notification
+
+        (note,) = Notification.objects.filter(user=east_rep, title__contains="import")
+        assert note.title == "1 new lead for you from an import"
+        assert note.url == f"{reverse('sales:lead_list')}?owner={east_rep.pk}&status=new"
+        assert not Notification.objects.filter(user=admin, title__contains="from an import").exists()
 
     # Again with "update": the existing lead takes the new values; undo puts everything back.
     job2 = run_lead_import(

@@ -858,6 +858,9 @@ def run(job: ImportJob, token: str) -> None:
     if not finished:
         raise Lost
     job.refresh_from_db()
+    hook = getattr(runner.writer, "import_finished", None)
+    if hook is not None:
+        hook(job)  # e.g. one notification per new owner, from the journal (so a resumed import counts all)
     audit.record(
         AuditAction.IMPORT,
         job,

@@ -288,6 +288,20 @@ class LeadWriter(BaseWriter):
         if dirty:
             Lead.objects.bulk_update(dirty, ["score", "score_breakdown"], batch_size=500)
 
+    def import_finished(self, job) -> None:
+        """Owners given leads by the assignment rules hear of it once per import, not once per row."""
+        from django.contrib.contenttypes.models import ContentType
+
+        from guanxi.imports.models import ImportRow
+
+        created = ImportRow.objects.filter(
+            job=job,
+            action=ImportRow.Action.CREATED,
+            related=False,
+            content_type=ContentType.objects.get_for_model(Lead),
+        ).values("object_id")
+        lead_services.notify_imported_leads(actor=self.actor, lead_ids=created)
+
     def revert_extra(self, obj, changes: dict, reverted: dict) -> None:
         if {"family_name", "given_name"} & set(reverted):
             obj.full_name = compose_name(obj.family_name, obj.given_name)

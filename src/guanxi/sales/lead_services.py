@@ -21,7 +21,7 @@ from django.db.models import Count, Max, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from guanxi.access import permissions
 from guanxi.audit import services as audit
@@ -488,6 +488,42 @@ def _notify_new_owner(actor, lead: Lead) -> None:
     notification_create(
         user=owner, kind=Notification.Kind.ASSIGNED, title=title, body=body, url=lead.get_absolute_url()
     )
+
+
+def notify_imported_leads(*, actor, lead_ids) -> int:
+    """Tell each owner, once, how many of an import's new leads are theirs (not the importer).
+
+    ``lead_ids`` may be a subquery (the import's journal). Returns the notifications sent.
+    """
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from guanxi.activities.models import Notification
+    from guanxi.activities.services import notification_create, recipient_locale
+    from guanxi.identity.models import User
+
+    counts = (
+        Lead.objects.filter(pk__in=lead_ids, owner__isnull=False)
+        .exclude(owner_id=getattr(actor, "pk", None))
+        .values("owner_id")
+        .annotate(n=Count("pk"))
+        .order_by("owner_id")
+    )
+    owners = {u.pk: u for u in User.objects.filter(pk__in=[c["owner_id"] for c in counts], is_active=True)}
+    sent = 0
+    for c in counts:
+        owner = owners.get(c["owner_id"])
+        if owner is None:
+            continue
+        with recipient_locale(owner):
+            title = ngettext(
+                "%(n)s new lead for you from an import", "%(n)s new leads for you from an import", c["n"]
+            ) % {"n": c["n"]}
+            body = _("Imported by %(who)s") % {"who": actor} if actor is not None else ""
+        url = f"{reverse('sales:lead_list')}?owner={owner.pk}&status=new"
+        notification_create(user=owner, kind=Notification.Kind.ASSIGNED, title=title, body=body, url=url)
+        sent += 1
+    return sent
 
 
 # --- leads ----------------------------------------------------------------------------------------
