@@ -348,7 +348,9 @@ def test_expiry_cleanup_removes_the_file(
     with tenant_context(tenant):
         ExportFile.objects.filter(pk=old.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
     with django_capture_on_commit_callbacks(execute=True):  # the file goes once the status change is committed
-        assert tasks.expire_exports.enqueue().return_value == {tenant.slug: {"expired": 1, "stopped": 0}}
+        assert tasks.expire_exports.enqueue().return_value == {
+            tenant.slug: {"expired": 1, "stopped": 0, "restarted": 0}
+        }
     assert not path.exists() and not path.parent.exists()
     assert (export_files / fresh.file.name).is_file()
     with tenant_context(tenant):
@@ -360,15 +362,65 @@ def test_expiry_cleanup_removes_the_file(
     assert not export_storage.exists(old.file.name or "missing")
 
 
-def test_an_export_whose_worker_died_is_marked_failed(admin_client, tenant, accounts, monkeypatch):
-    hold_the_queue(monkeypatch)
-    job = queued_from(admin_client.get(ACCOUNT_EXPORT, {"format": "xlsx"}))
+def stall(tenant, job, *, attempts: int) -> None:
+    """The worker preparing ``job`` died ``STALE_AFTER`` ago, on its ``attempts``-th run."""
     with tenant_context(tenant):
         ExportFile.objects.filter(pk=job.pk).update(
-            status=Status.RUNNING, heartbeat_at=timezone.now() - services.STALE_AFTER - datetime.timedelta(minutes=1)
+            status=Status.RUNNING,
+            run_token="dead-worker",
+            attempts=attempts,
+            heartbeat_at=timezone.now() - services.STALE_AFTER - datetime.timedelta(minutes=1),
         )
-    assert tasks.expire_exports.enqueue().return_value == {tenant.slug: {"expired": 0, "stopped": 1}}
+
+
+def test_an_export_whose_worker_died_is_run_again(
+    admin_client, tenant, accounts, export_files, monkeypatch, django_capture_on_commit_callbacks
+):
+    queue = hold_the_queue(monkeypatch)
+    job = queued_from(admin_client.get(ACCOUNT_EXPORT, {"format": "xlsx"}))
+    stall(tenant, job, attempts=1)
+    queue.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.expire_exports.enqueue().return_value == {
+            tenant.slug: {"expired": 0, "stopped": 0, "restarted": 1}
+        }
+    assert queue == [(tenant.pk, job.pk)]
+    with tenant_context(tenant):
+        job.refresh_from_db()
+        assert (job.status, job.run_token, job.heartbeat_at) == (Status.QUEUED, "", None)
+    RUN_EXPORT.call(*queue[0])  # the worker picks it up again
+    with tenant_context(tenant):
+        job.refresh_from_db()
+    assert (job.status, job.attempts) == (Status.DONE, 2) and export_storage.exists(job.file.name)
+    assert rows_of(content(admin_client.get(reverse("exports:download", args=[job.pk]))))[0][0]
+
+
+def test_an_export_that_stalls_three_times_is_given_up(admin_client, tenant, accounts, monkeypatch):
+    hold_the_queue(monkeypatch)
+    job = queued_from(admin_client.get(ACCOUNT_EXPORT, {"format": "xlsx"}))
+    stall(tenant, job, attempts=services.MAX_ATTEMPTS)
+    assert tasks.expire_exports.enqueue().return_value == {tenant.slug: {"expired": 0, "stopped": 1, "restarted": 0}}
     with tenant_context(tenant):
         job.refresh_from_db()
         assert Notification.objects.filter(user=tenant.admin, title="Your export failed").exists()
     assert job.status == Status.FAILED and "Export the list again" in job.error
+
+
+def test_a_run_given_up_on_cannot_finish_the_export(admin_client, tenant, accounts, export_files, monkeypatch):
+    """The worker was slow, not dead: its export was handed to another run meanwhile."""
+    queue = hold_the_queue(monkeypatch)
+    job = queued_from(admin_client.get(ACCOUNT_EXPORT, {"format": "xlsx"}))
+    claim = services._claim
+
+    def claim_then_lose(job):
+        token = claim(job)
+        ExportFile.objects.filter(pk=job.pk).update(run_token="the-next-run")
+        return token
+
+    monkeypatch.setattr(services, "_claim", claim_then_lose)
+    RUN_EXPORT.call(*queue[0])
+    with tenant_context(tenant):
+        job.refresh_from_db()
+        assert not Notification.objects.filter(user=tenant.admin, title="Your export is ready").exists()
+    assert (job.status, job.run_token, job.file.name) == (Status.RUNNING, "the-next-run", "")
+    assert not any(p.is_file() for p in export_files.rglob("*"))  # its file was removed

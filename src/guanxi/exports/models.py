@@ -80,6 +80,9 @@ class ExportFile(TenantModel):
     created_at = models.DateTimeField(_("requested"), default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The worker run that owns the job: a run whose worker was given up on cannot finish it.
+    run_token = models.CharField(max_length=32, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     expires_at = models.DateTimeField(_("available until"), null=True, blank=True)
 

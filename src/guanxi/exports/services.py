@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -39,6 +40,7 @@ from .models import ExportFile, export_storage
 logger = logging.getLogger(__name__)
 
 STALE_AFTER = datetime.timedelta(minutes=30)  # a preparing export whose worker wrote nothing for this long died
+MAX_ATTEMPTS = 3  # runs of one export before a stalled one is given up
 PROGRESS_EVERY = datetime.timedelta(seconds=2)
 # Parameters of a list request that are not part of what is exported.
 NOT_LIST_PARAMS = ("format", "cursor", "per_page", "columns", "view")
@@ -145,13 +147,13 @@ def _tz(name: str):
         return timezone.get_default_timezone()
 
 
-def _claim(job: ExportFile) -> bool:
-    now = timezone.now()
-    return bool(
-        ExportFile.objects.filter(pk=job.pk, status=Status.QUEUED).update(
-            status=Status.RUNNING, started_at=now, heartbeat_at=now
-        )
+def _claim(job: ExportFile) -> str | None:
+    """Take a queued export for this run: returns the run's token, or None if another run has it."""
+    now, token = timezone.now(), uuid.uuid4().hex
+    taken = ExportFile.objects.filter(pk=job.pk, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=now, heartbeat_at=now, run_token=token, attempts=F("attempts") + 1
     )
+    return token if taken else None
 
 
 def export_run(*, job: ExportFile) -> ExportFile:
@@ -164,7 +166,8 @@ def export_run(*, job: ExportFile) -> ExportFile:
     """
     from .writers import ExportJob
 
-    if not _claim(job):
+    token = _claim(job)
+    if token is None:
         return job
     job.refresh_from_db()
     user = job.requested_by
@@ -180,7 +183,7 @@ def export_run(*, job: ExportFile) -> ExportFile:
                 now = timezone.now()
                 if now - last["at"] >= PROGRESS_EVERY:
                     last["at"] = now
-                    ExportFile.objects.filter(pk=job.pk).update(rows=rows, heartbeat_at=now)
+                    ExportFile.objects.filter(pk=job.pk, run_token=token).update(rows=rows, heartbeat_at=now)
 
             writer = ExportJob(
                 entity_key=job.entity,
@@ -212,12 +215,14 @@ def export_run(*, job: ExportFile) -> ExportFile:
             message = gettext_lazy("The export could not be prepared.")
         with translation.override(job.language):
             error = str(message)
-        ExportFile.objects.filter(pk=job.pk).update(status=Status.FAILED, error=error, finished_at=timezone.now())
-        job.refresh_from_db()
-        _notify(job)
+        if ExportFile.objects.filter(pk=job.pk, run_token=token).update(
+            status=Status.FAILED, error=error, finished_at=timezone.now(), run_token=""
+        ):
+            job.refresh_from_db()
+            _notify(job)
         return job
     now = timezone.now()
-    ExportFile.objects.filter(pk=job.pk, status=Status.RUNNING).update(
+    finished = ExportFile.objects.filter(pk=job.pk, status=Status.RUNNING, run_token=token).update(
         status=Status.DONE,
         file=stored,
         size=export_storage.size(stored),
@@ -226,7 +231,12 @@ def export_run(*, job: ExportFile) -> ExportFile:
         finished_at=now,
         heartbeat_at=now,
         expires_at=now + datetime.timedelta(days=settings.EXPORT_FILE_DAYS),
+        run_token="",
     )
+    if not finished:  # given up on while it worked (see exports_expire): another run owns the job
+        _delete_file(stored)
+        job.refresh_from_db()
+        return job
     job.refresh_from_db()
     _notify(job)
     return job
@@ -272,14 +282,25 @@ def exports_expire(*, now: datetime.datetime | None = None) -> dict[str, int]:
                 transaction.on_commit(lambda name=job.file.name: _delete_file(name))
             expired += 1
     stale = ExportFile.objects.filter(status=Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
-    stopped = 0
+    stopped = restarted = 0
     for job in stale.select_related("requested_by"):
+        same_run = ExportFile.objects.filter(pk=job.pk, status=Status.RUNNING, run_token=job.run_token)
+        if job.attempts < MAX_ATTEMPTS:
+            # Preparing an export writes nothing but its own new file: run it again from the start.
+            if same_run.update(status=Status.QUEUED, run_token="", heartbeat_at=None, rows=0):
+                restarted += 1
+                transaction.on_commit(lambda pk=job.pk, tenant_id=job.tenant_id: _enqueue(tenant_id, pk))
+            continue
         with translation.override(job.language or settings.LANGUAGE_CODE):
             error = _("The export stopped before the end (its worker was stopped). Export the list again.")
-        if ExportFile.objects.filter(pk=job.pk, status=Status.RUNNING, heartbeat_at=job.heartbeat_at).update(
-            status=Status.FAILED, error=error, finished_at=now
-        ):
+        if same_run.update(status=Status.FAILED, error=error, finished_at=now, run_token=""):
             stopped += 1
             job.status, job.error = Status.FAILED, error
             _notify(job)
-    return {"expired": expired, "stopped": stopped}
+    return {"expired": expired, "stopped": stopped, "restarted": restarted}
+
+
+def _enqueue(tenant_id: int, pk: int) -> None:
+    from .tasks import run_export
+
+    run_export.enqueue(tenant_id, pk)
