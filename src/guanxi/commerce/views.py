@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.access import permissions
 from guanxi.platform.registry import Action
-from guanxi.platform.views import Column, EntityViews
+from guanxi.platform.views import Column, EntityViews, record_action, refusal_message
 
 from . import pricing, selectors, services
 from .filters import OrderFilterSet, PriceBookFilterSet, ProductFilterSet, QuoteFilterSet
@@ -85,10 +85,6 @@ def _money_cell(field_name: str, formatter=money):
 def _redirect_back(request, default: str):
     target = request.POST.get("next") or default
     return HttpResponseRedirect(target if target.startswith("/") and not target.startswith("//") else default)
-
-
-def _error_message(request, exc: ValidationError) -> None:
-    messages.error(request, " ".join(exc.messages))
 
 
 def _ownerless_bulk(view, request):
@@ -252,7 +248,7 @@ def price_book_entry_save(request, pk, entry_pk=None):
                 min_quantity=form.cleaned_data["min_quantity"],
             )
         except ValidationError as exc:
-            _error_message(request, exc)
+            refusal_message(request, exc)
         else:
             messages.success(request, _("The price was saved."))
     else:
@@ -611,7 +607,7 @@ def quote_lines(request, pk):
                 threshold=preview.threshold,
             )
             return _render_editor(request, editor, status=422)
-        _error_message(request, exc)
+        refusal_message(request, exc)
         return _done(request, quote.get_absolute_url())
     messages.success(request, _("The lines were saved."))
     return _done(request, quote.get_absolute_url())
@@ -677,7 +673,7 @@ def _quote_action(request, pk, func, success: str, **kwargs):
     try:
         result = func(actor=request.user, quote=quote, **kwargs)
     except ValidationError as exc:
-        _error_message(request, exc)
+        refusal_message(request, exc)
         return redirect(quote.get_absolute_url())
     messages.success(request, success)
     return redirect(result.get_absolute_url() if hasattr(result, "get_absolute_url") else quote.get_absolute_url())
@@ -689,26 +685,26 @@ def quote_request_approval(request, pk):
     form = ApprovalRequestForm(request.POST)
     form.is_valid()
     quote = _quote_for(request, pk, Action.EDIT)
-    try:
-        services.quote_request_approval(actor=request.user, quote=quote, reason=form.cleaned_data.get("reason", ""))
-    except ValidationError as exc:
-        _error_message(request, exc)
-    else:
-        messages.success(request, _("The discount was submitted for approval."))
-    return redirect(quote.get_absolute_url())
+    return record_action(
+        request,
+        lambda: services.quote_request_approval(
+            actor=request.user, quote=quote, reason=form.cleaned_data.get("reason", "")
+        ),
+        success=_("The discount was submitted for approval."),
+        then=quote.get_absolute_url(),
+    )
 
 
 @login_required
 @require_POST
 def quote_withdraw_approval(request, pk):
     quote = _quote_for(request, pk, Action.EDIT)
-    try:
-        services.approval_cancel(actor=request.user, quote=quote)
-    except ValidationError as exc:
-        _error_message(request, exc)
-    else:
-        messages.success(request, _("The approval request was withdrawn."))
-    return redirect(quote.get_absolute_url())
+    return record_action(
+        request,
+        lambda: services.approval_cancel(actor=request.user, quote=quote),
+        success=_("The approval request was withdrawn."),
+        then=quote.get_absolute_url(),
+    )
 
 
 @login_required
@@ -775,7 +771,7 @@ def approval_decide(request, pk):
             comment=form.cleaned_data.get("comment", ""),
         )
     except ValidationError as exc:
-        _error_message(request, exc)
+        refusal_message(request, exc)
     else:
         messages.success(request, _("Discount approved.") if decision == "approve" else _("Discount rejected."))
     return _redirect_back(request, reverse("commerce:approval_inbox"))
@@ -990,7 +986,7 @@ def order_lines(request, pk):
                 save_url=reverse("commerce:order_lines", args=[order.pk]),
             )
             return _render_editor(request, editor, status=422)
-        _error_message(request, exc)
+        refusal_message(request, exc)
         return _done(request, order.get_absolute_url())
     messages.success(request, _("The lines were saved."))
     return _done(request, order.get_absolute_url())
@@ -1002,15 +998,14 @@ def order_transition(request, pk):
     order = _order_for(request, pk, Action.EDIT)
     form = ReasonForm(request.POST)
     form.is_valid()
-    try:
-        services.order_transition(
+    return record_action(
+        request,
+        lambda: services.order_transition(
             actor=request.user, order=order, to=request.POST.get("to", ""), reason=form.cleaned_data.get("reason", "")
-        )
-    except ValidationError as exc:
-        _error_message(request, exc)
-    else:
-        messages.success(request, _("The order is now %(status)s.") % {"status": order.get_status_display()})
-    return redirect(order.get_absolute_url())
+        ),
+        success=lambda: _("The order is now %(status)s.") % {"status": order.get_status_display()},
+        then=order.get_absolute_url(),
+    )
 
 
 # --- tenant administration: settings, categories, tax classes -------------------------------------
@@ -1094,26 +1089,24 @@ def tax_class_edit(request, pk=None):
 @require_POST
 def category_delete(request, pk):
     _admin(request)
-    try:
-        services.category_delete(actor=request.user, category=_get(ProductCategory, pk))
-    except ValidationError as exc:
-        _error_message(request, exc)
-    else:
-        messages.success(request, _("The category was deleted."))
-    return redirect("commerce:settings")
+    return record_action(
+        request,
+        lambda: services.category_delete(actor=request.user, category=_get(ProductCategory, pk)),
+        success=_("The category was deleted."),
+        then=reverse("commerce:settings"),
+    )
 
 
 @login_required
 @require_POST
 def tax_class_delete(request, pk):
     _admin(request)
-    try:
-        services.tax_class_delete(actor=request.user, tax_class=_get(TaxClass, pk))
-    except ValidationError as exc:
-        _error_message(request, exc)
-    else:
-        messages.success(request, _("The tax class was deleted."))
-    return redirect("commerce:settings")
+    return record_action(
+        request,
+        lambda: services.tax_class_delete(actor=request.user, tax_class=_get(TaxClass, pk)),
+        success=_("The tax class was deleted."),
+        then=reverse("commerce:settings"),
+    )
 
 
 def _get(model, pk):

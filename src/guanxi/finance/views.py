@@ -25,7 +25,7 @@ from guanxi.access import permissions
 from guanxi.commerce import pricing
 from guanxi.commerce.templatetags.commerce import money
 from guanxi.platform.registry import Action
-from guanxi.platform.views import Column, EntityViews
+from guanxi.platform.views import Column, EntityViews, record_action, refusal_message
 
 from . import commission_services, selectors, services
 from .apps import CONTRACT, ENTRY, EXPENSE, INVOICE, PAYMENT, PLAN, STATEMENT
@@ -114,10 +114,6 @@ def _money_cell(field_name: str):
 
 def _link(obj, label):
     return format_html('<a class="text-nowrap" href="{}">{}</a>', obj.get_absolute_url(), label)
-
-
-def _error(request, exc: ValidationError) -> None:
-    messages.error(request, " ".join(exc.messages))
 
 
 def _done(request, url):
@@ -318,15 +314,14 @@ def _posted_milestones(post) -> list[dict]:
 def contract_milestones(request, pk):
     """Save the milestone table of a draft contract (empty rows are ignored, ticked rows removed)."""
     contract = _contract_for(request, pk, Action.EDIT)
-    try:
-        services.contract_set_milestones(
+    return record_action(
+        request,
+        lambda: services.contract_set_milestones(
             actor=request.user, contract=contract, milestones=_posted_milestones(request.POST)
-        )
-    except ValidationError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, _("The milestones were saved."))
-    return redirect(f"{contract.get_absolute_url()}#milestones")
+        ),
+        success=_("The milestones were saved."),
+        then=f"{contract.get_absolute_url()}#milestones",
+    )
 
 
 @login_required
@@ -335,26 +330,26 @@ def contract_submit(request, pk):
     contract = _contract_for(request, pk, Action.EDIT)
     form = SubmitForm(request.POST)
     form.is_valid()
-    try:
-        services.contract_submit(actor=request.user, contract=contract, message=form.cleaned_data.get("message", ""))
-    except ValidationError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, _("The contract was submitted for approval."))
-    return redirect(contract.get_absolute_url())
+    return record_action(
+        request,
+        lambda: services.contract_submit(
+            actor=request.user, contract=contract, message=form.cleaned_data.get("message", "")
+        ),
+        success=_("The contract was submitted for approval."),
+        then=contract.get_absolute_url(),
+    )
 
 
 @login_required
 @require_POST
 def contract_withdraw(request, pk):
     contract = _contract_for(request, pk, Action.EDIT)
-    try:
-        services.contract_withdraw(actor=request.user, contract=contract)
-    except ValidationError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, _("The approval request was withdrawn."))
-    return redirect(contract.get_absolute_url())
+    return record_action(
+        request,
+        lambda: services.contract_withdraw(actor=request.user, contract=contract),
+        success=_("The approval request was withdrawn."),
+        then=contract.get_absolute_url(),
+    )
 
 
 @login_required
@@ -367,14 +362,17 @@ def contract_decide(request, pk):
     decision = request.POST.get("decision")
     if decision not in ("approve", "reject"):
         raise Http404
-    try:
-        services.contract_decide(actor=request.user, approval=approval, approve=decision == "approve",
-                                 comment=form.cleaned_data.get("comment", ""))  # fmt: skip
-    except ValidationError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, _("Contract approved.") if decision == "approve" else _("Contract rejected."))
-    return HttpResponseRedirect(_safe_next(request, approval.contract.get_absolute_url()))
+    return record_action(
+        request,
+        lambda: services.contract_decide(
+            actor=request.user,
+            approval=approval,
+            approve=decision == "approve",
+            comment=form.cleaned_data.get("comment", ""),
+        ),
+        success=_("Contract approved.") if decision == "approve" else _("Contract rejected."),
+        then=_safe_next(request, approval.contract.get_absolute_url()),
+    )
 
 
 @login_required
@@ -383,13 +381,14 @@ def contract_terminate(request, pk):
     contract = _contract_for(request, pk, Action.EDIT)
     form = ReasonForm(request.POST)
     form.is_valid()
-    try:
-        services.contract_terminate(actor=request.user, contract=contract, reason=form.cleaned_data.get("reason", ""))
-    except ValidationError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, _("The contract was terminated."))
-    return redirect(contract.get_absolute_url())
+    return record_action(
+        request,
+        lambda: services.contract_terminate(
+            actor=request.user, contract=contract, reason=form.cleaned_data.get("reason", "")
+        ),
+        success=_("The contract was terminated."),
+        then=contract.get_absolute_url(),
+    )
 
 
 @login_required
@@ -399,7 +398,7 @@ def contract_renew(request, pk):
     try:
         new = services.contract_renew(actor=request.user, contract=contract)
     except ValidationError as exc:
-        _error(request, exc)
+        refusal_message(request, exc)
         return redirect(contract.get_absolute_url())
     messages.success(request, _("The renewal %(number)s was created as a draft.") % {"number": new.number})
     return redirect(new.get_absolute_url())
@@ -417,7 +416,7 @@ def milestone_invoice(request, pk, milestone_pk):
     try:
         invoice = services.invoice_from_milestone(actor=request.user, milestone=milestone)
     except ValidationError as exc:
-        _error(request, exc)
+        refusal_message(request, exc)
         return redirect(contract.get_absolute_url())
     messages.success(request, _("A draft invoice was created for the milestone."))
     return redirect(invoice.get_absolute_url())
@@ -660,7 +659,7 @@ def invoice_lines(request, pk):
             return render(
                 request, "commerce/_line_editor.html", {"editor": _invoice_editor(invoice, preview)}, status=422
             )
-        _error(request, exc)
+        refusal_message(request, exc)
         return _done(request, invoice.get_absolute_url())
     messages.success(request, _("The lines were saved."))
     return _done(request, invoice.get_absolute_url())
@@ -673,7 +672,7 @@ def invoice_issue(request, pk):
     try:
         invoice = services.invoice_issue(actor=request.user, invoice=invoice)
     except ValidationError as exc:
-        _error(request, exc)
+        refusal_message(request, exc)
     else:
         messages.success(request, _("Invoice %(number)s was issued.") % {"number": invoice.number})
     return redirect(invoice.get_absolute_url())
@@ -685,13 +684,12 @@ def invoice_void(request, pk):
     invoice = _invoice_for(request, pk, Action.EDIT)
     form = ReasonForm(request.POST)
     form.is_valid()
-    try:
-        services.invoice_void(actor=request.user, invoice=invoice, reason=form.cleaned_data.get("reason", ""))
-    except ValidationError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, _("The invoice was voided; it keeps its number."))
-    return redirect(invoice.get_absolute_url())
+    return record_action(
+        request,
+        lambda: services.invoice_void(actor=request.user, invoice=invoice, reason=form.cleaned_data.get("reason", "")),
+        success=_("The invoice was voided; it keeps its number."),
+        then=invoice.get_absolute_url(),
+    )
 
 
 @login_required
@@ -709,13 +707,12 @@ def invoice_pay(request, pk):
             ),
         )
         return redirect(invoice.get_absolute_url())
-    try:
-        services.payment_create(actor=request.user, data={"invoice": invoice, **form.cleaned_data})
-    except ValidationError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, _("The payment was recorded."))
-    return redirect(invoice.get_absolute_url())
+    return record_action(
+        request,
+        lambda: services.payment_create(actor=request.user, data={"invoice": invoice, **form.cleaned_data}),
+        success=_("The payment was recorded."),
+        then=invoice.get_absolute_url(),
+    )
 
 
 @login_required
@@ -729,7 +726,7 @@ def invoice_from_order(request, pk):
     try:
         invoice = services.invoice_from_order(actor=request.user, order=order)
     except ValidationError as exc:
-        _error(request, exc)
+        refusal_message(request, exc)
         return redirect(order.get_absolute_url())
     messages.success(request, _("A draft invoice was created from the order."))
     return redirect(invoice.get_absolute_url())
@@ -912,7 +909,7 @@ def plan_rules(request, pk):
         commission_services.plan_set_members(actor=request.user, plan=plan,
                                              users=[v for v in request.POST.getlist("members") if v.isdigit()])  # fmt: skip
     except ValidationError as exc:
-        _error(request, exc)
+        refusal_message(request, exc)
     else:
         messages.success(request, _("The plan's rates were saved."))
     return redirect(plan.get_absolute_url())
@@ -1083,26 +1080,24 @@ def _statement_for(request, pk) -> CommissionStatement:
 @require_POST
 def statement_approve(request, pk):
     statement = _statement_for(request, pk)
-    try:
-        commission_services.statement_approve(actor=request.user, statement=statement)
-    except ValidationError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, _("The statement was approved; its entries are locked."))
-    return redirect(statement.get_absolute_url())
+    return record_action(
+        request,
+        lambda: commission_services.statement_approve(actor=request.user, statement=statement),
+        success=_("The statement was approved; its entries are locked."),
+        then=statement.get_absolute_url(),
+    )
 
 
 @login_required
 @require_POST
 def statement_reopen(request, pk):
     statement = _statement_for(request, pk)
-    try:
-        commission_services.statement_reopen(actor=request.user, statement=statement)
-    except ValidationError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, _("The statement is open again."))
-    return redirect(statement.get_absolute_url())
+    return record_action(
+        request,
+        lambda: commission_services.statement_reopen(actor=request.user, statement=statement),
+        success=_("The statement is open again."),
+        then=statement.get_absolute_url(),
+    )
 
 
 @login_required
@@ -1198,26 +1193,24 @@ def _expense_for(request, pk, action=Action.VIEW) -> Expense:
 @require_POST
 def expense_submit(request, pk):
     expense = _expense_for(request, pk, Action.EDIT)
-    try:
-        services.expense_submit(actor=request.user, expense=expense)
-    except ValidationError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, _("The expense was submitted for approval."))
-    return redirect(expense.get_absolute_url())
+    return record_action(
+        request,
+        lambda: services.expense_submit(actor=request.user, expense=expense),
+        success=_("The expense was submitted for approval."),
+        then=expense.get_absolute_url(),
+    )
 
 
 @login_required
 @require_POST
 def expense_withdraw(request, pk):
     expense = _expense_for(request, pk, Action.EDIT)
-    try:
-        services.expense_withdraw(actor=request.user, expense=expense)
-    except ValidationError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, _("The approval request was withdrawn."))
-    return redirect(expense.get_absolute_url())
+    return record_action(
+        request,
+        lambda: services.expense_withdraw(actor=request.user, expense=expense),
+        success=_("The approval request was withdrawn."),
+        then=expense.get_absolute_url(),
+    )
 
 
 @login_required
@@ -1229,14 +1222,17 @@ def expense_decide(request, pk):
     decision = request.POST.get("decision")
     if decision not in ("approve", "reject"):
         raise Http404
-    try:
-        services.expense_decide(actor=request.user, expense=expense, approve=decision == "approve",
-                                comment=form.cleaned_data.get("comment", ""))  # fmt: skip
-    except ValidationError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, _("Expense approved.") if decision == "approve" else _("Expense rejected."))
-    return HttpResponseRedirect(_safe_next(request, expense.get_absolute_url()))
+    return record_action(
+        request,
+        lambda: services.expense_decide(
+            actor=request.user,
+            expense=expense,
+            approve=decision == "approve",
+            comment=form.cleaned_data.get("comment", ""),
+        ),
+        success=_("Expense approved.") if decision == "approve" else _("Expense rejected."),
+        then=_safe_next(request, expense.get_absolute_url()),
+    )
 
 
 @login_required

@@ -671,6 +671,27 @@ class EntityViews:
 _viewsets: dict[str, EntityViews] = {}
 
 
+def refusal_message(request, exc: ValidationError) -> None:
+    """Show a service's refusal (its validation messages) on the next page."""
+    messages.error(request, " ".join(exc.messages))
+
+
+def record_action(request, action: Callable[[], object], *, success, then: str) -> HttpResponseRedirect:
+    """Run a service action posted from a record's page and go back to ``then``.
+
+    A refusal (``ValidationError``) becomes an error message, nothing else; otherwise
+    ``success`` is shown (a callable is asked after the action, for messages that name the
+    record's new state).
+    """
+    try:
+        action()
+    except ValidationError as exc:
+        refusal_message(request, exc)
+    else:
+        messages.success(request, success() if callable(success) else success)
+    return HttpResponseRedirect(then)
+
+
 def entity_views(entity_key: str) -> EntityViews:
     """The page set of an entity (registered when its URLs are built); KeyError if it has none."""
     return _viewsets[entity_key]
