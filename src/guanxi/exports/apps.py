@@ -16,6 +16,8 @@ class ExportsConfig(AppConfig):
     def ready(self):
         from guanxi.platform import navigation
 
+        from . import signals  # noqa: F401  (a deleted export's file goes with it)
+
         navigation.register(
             navigation.NavItem(
                 _("My exports"), "exports:list", "download", section="customers", order=29, visible=_may_export

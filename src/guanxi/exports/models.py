@@ -2,7 +2,8 @@
 
 Files live under ``EXPORT_FILES_ROOT/<tenant id>/<random>/`` (outside ``MEDIA_ROOT``, no URL) and
 are served only by ``exports:download`` / the API download, to the user who asked for them, until
-they expire (``EXPORT_FILE_DAYS``; the ``expire_exports`` job deletes them).
+they expire (``EXPORT_FILE_DAYS``; the ``expire_exports`` job deletes them), or until the user
+leaves the tenant (deactivated: ``exports_discard_for_user``; deleted: the row and its file go).
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ class ExportFile(TenantModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("requested by")
     )
     created_at = models.DateTimeField(_("requested"), default=timezone.now, editable=False)
+    # When its task was last handed to the queue, and the task's id when the backend gives one:
+    # an export still waiting long after (``LOST_AFTER``) lost its task and is queued again.
+    queued_at = models.DateTimeField(default=timezone.now)
+    task_id = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     # The worker run that owns the job: a run whose worker was given up on cannot finish it.

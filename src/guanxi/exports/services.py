@@ -5,7 +5,9 @@ above ``EXPORT_BACKGROUND_ROWS`` rows) becomes an ``ExportFile``: the request's 
 user, language, time zone and request metadata are captured (``export_request``); the worker
 evaluates the list again as that user (``export_run``: same filters, columns, permissions and
 restricted fields, through the same writers), stores the file privately, audits the export as a
-streamed one is audited and notifies the user. Files expire (``exports_expire``).
+streamed one is audited and notifies the user. Files expire (``exports_expire``, which also runs
+again an export whose worker died or whose task was lost), and go when the user leaves the tenant
+(``exports_discard_for_user``) or the export row is deleted (``signals``).
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from .models import ExportFile, export_storage
 logger = logging.getLogger(__name__)
 
 STALE_AFTER = datetime.timedelta(minutes=30)  # a preparing export whose worker wrote nothing for this long died
-MAX_ATTEMPTS = 3  # runs of one export before a stalled one is given up
+LOST_AFTER = datetime.timedelta(minutes=10)  # a waiting export no worker started for this long lost its task
+MAX_ATTEMPTS = 3  # tries of one export (runs, and tasks lost before a run) before it is given up
 PROGRESS_EVERY = datetime.timedelta(seconds=2)
 # Parameters of a list request that are not part of what is exported.
 NOT_LIST_PARAMS = ("format", "cursor", "per_page", "columns", "view")
@@ -98,8 +101,6 @@ def list_params(query) -> str:
 
 def export_request(*, actor, entity_key: str, fmt: str, query: str, filters: str, file_name: str) -> ExportFile:
     """Queue an export of a list for ``actor`` (who must be allowed to export it); the worker prepares it."""
-    from .tasks import run_export
-
     permissions.require(actor, entity_key, Action.EXPORT)
     if format_for(entity_key, fmt) is None:
         raise ValidationError({"format": [_("This format is not offered for these records.")]})
@@ -116,7 +117,7 @@ def export_request(*, actor, entity_key: str, fmt: str, query: str, filters: str
             file_name=file_name[:255],
             requested_by=actor,
         )
-    run_export.enqueue(job.tenant_id, job.pk)
+    _enqueue(context.require_tenant(), job.pk)
     job.refresh_from_db()  # a backend that runs tasks at once (tests) has finished it already
     return job
 
@@ -148,7 +149,11 @@ def _tz(name: str):
 
 
 def _claim(job: ExportFile) -> str | None:
-    """Take a queued export for this run: returns the run's token, or None if another run has it."""
+    """Take a queued export for this run: returns the run's token, or None if another run has it.
+
+    One conditional update, so of two workers given the same export (its task queued again by
+    ``exports_expire`` while the first was only late) one takes it and the other does nothing.
+    """
     now, token = timezone.now(), uuid.uuid4().hex
     taken = ExportFile.objects.filter(pk=job.pk, status=Status.QUEUED).update(
         status=Status.RUNNING, started_at=now, heartbeat_at=now, run_token=token, attempts=F("attempts") + 1
@@ -215,10 +220,11 @@ def export_run(*, job: ExportFile) -> ExportFile:
             message = gettext_lazy("The export could not be prepared.")
         with translation.override(job.language):
             error = str(message)
-        if ExportFile.objects.filter(pk=job.pk, run_token=token).update(
+        failed = ExportFile.objects.filter(pk=job.pk, run_token=token).update(
             status=Status.FAILED, error=error, finished_at=timezone.now(), run_token=""
-        ):
-            job.refresh_from_db()
+        )
+        _reload(job)  # failed by this run, or by whoever took the job from it
+        if failed:
             _notify(job)
         return job
     now = timezone.now()
@@ -233,13 +239,19 @@ def export_run(*, job: ExportFile) -> ExportFile:
         expires_at=now + datetime.timedelta(days=settings.EXPORT_FILE_DAYS),
         run_token="",
     )
-    if not finished:  # given up on while it worked (see exports_expire): another run owns the job
+    if not finished:  # given up on while it worked (see exports_expire), or stopped (its user left)
         _delete_file(stored)
-        job.refresh_from_db()
+        _reload(job)
         return job
     job.refresh_from_db()
     _notify(job)
     return job
+
+
+def _reload(job: ExportFile) -> None:
+    """The job as it is now (a job deleted meanwhile, with its user, stays as it was)."""
+    with contextlib.suppress(ExportFile.DoesNotExist):
+        job.refresh_from_db()
 
 
 def _notify(job: ExportFile) -> None:
@@ -272,14 +284,27 @@ def _delete_file(name: str) -> None:
         os.rmdir(os.path.dirname(export_storage.path(name)))
 
 
+def _delete_file_on_commit(name: str) -> None:
+    """Delete a prepared file once the change that let it go commits (never a file a rollback keeps)."""
+    transaction.on_commit(lambda: _delete_file(name), robust=True)
+
+
 def exports_expire(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """Delete the files of exports past their date, and fail exports whose worker died (current tenant)."""
+    """Delete the files of exports past their date, and run again exports whose worker died or whose
+    task was lost (current tenant).
+
+    ``restarted`` counts the exports queued again: a preparing export whose worker stopped beating
+    for ``STALE_AFTER``, and a waiting one no worker started for ``LOST_AFTER`` (its task was lost:
+    enqueueing failed, or the worker died before taking it). ``stopped`` counts those failed instead,
+    after ``MAX_ATTEMPTS`` tries (a lost task counts as a try).
+    """
     now = now or timezone.now()
+    tenant = context.require_tenant()
     expired = 0
     for job in ExportFile.objects.filter(status=Status.DONE, expires_at__lte=now).only("pk", "file"):
         if ExportFile.objects.filter(pk=job.pk, status=Status.DONE).update(status=Status.EXPIRED, file=""):
             if job.file:
-                transaction.on_commit(lambda name=job.file.name: _delete_file(name))
+                _delete_file_on_commit(job.file.name)
             expired += 1
     stale = ExportFile.objects.filter(status=Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
     stopped = restarted = 0
@@ -287,9 +312,11 @@ def exports_expire(*, now: datetime.datetime | None = None) -> dict[str, int]:
         same_run = ExportFile.objects.filter(pk=job.pk, status=Status.RUNNING, run_token=job.run_token)
         if job.attempts < MAX_ATTEMPTS:
             # Preparing an export writes nothing but its own new file: run it again from the start.
-            if same_run.update(status=Status.QUEUED, run_token="", heartbeat_at=None, rows=0):
+            if same_run.update(
+                status=Status.QUEUED, run_token="", heartbeat_at=None, rows=0, queued_at=now, task_id=""
+            ):
                 restarted += 1
-                transaction.on_commit(lambda pk=job.pk, tenant_id=job.tenant_id: _enqueue(tenant_id, pk))
+                transaction.on_commit(lambda pk=job.pk: _enqueue(tenant, pk))
             continue
         with translation.override(job.language or settings.LANGUAGE_CODE):
             error = _("The export stopped before the end (its worker was stopped). Export the list again.")
@@ -297,10 +324,82 @@ def exports_expire(*, now: datetime.datetime | None = None) -> dict[str, int]:
             stopped += 1
             job.status, job.error = Status.FAILED, error
             _notify(job)
+    lost = ExportFile.objects.filter(status=Status.QUEUED, queued_at__lt=now - LOST_AFTER)
+    for job in lost.select_related("requested_by"):
+        if _waiting_for_a_worker(job):
+            continue  # the queue is busy, not lost: the task runs when a worker is free
+        # Conditional on what was read: a worker that took it meanwhile (or another sweep) wins.
+        same_wait = ExportFile.objects.filter(
+            pk=job.pk, status=Status.QUEUED, attempts=job.attempts, queued_at=job.queued_at
+        )
+        tries = job.attempts + 1  # the lost task was a try
+        if tries < MAX_ATTEMPTS:
+            if same_wait.update(attempts=tries, queued_at=now, task_id=""):
+                restarted += 1
+                transaction.on_commit(lambda pk=job.pk: _enqueue(tenant, pk))
+            continue
+        with translation.override(job.language or settings.LANGUAGE_CODE):
+            error = _("The export was never started (no worker took it up). Export the list again.")
+        if same_wait.update(status=Status.FAILED, error=error, finished_at=now, attempts=tries, task_id=""):
+            stopped += 1
+            job.status, job.error = Status.FAILED, error
+            _notify(job)
     return {"expired": expired, "stopped": stopped, "restarted": restarted}
 
 
-def _enqueue(tenant_id: int, pk: int) -> None:
+def _enqueue(tenant, pk: int) -> None:
+    """Hand an export to the queue, noting the task's id (to tell later a task still waiting from a lost one)."""
     from .tasks import run_export
 
-    run_export.enqueue(tenant_id, pk)
+    result = run_export.enqueue(tenant.pk, pk)
+    task_id = str(getattr(result, "id", "") or "")
+    if task_id:
+        with context.tenant_context(tenant):  # may run on commit, after the caller's context ended
+            ExportFile.objects.filter(pk=pk, status=Status.QUEUED).update(task_id=task_id[:64])
+
+
+def _waiting_for_a_worker(job: ExportFile) -> bool:
+    """Whether the queue holds the export's task not started yet (a busy queue rather than a lost task).
+
+    Only a backend that keeps its tasks can tell (the database backend of ``manage.py db_worker``);
+    with another one, an export no worker started within ``LOST_AFTER`` is taken as lost.
+    """
+    from django_tasks import TaskResultStatus
+    from django_tasks.exceptions import TaskException
+
+    from .tasks import run_export
+
+    if not job.task_id or not run_export.get_backend().supports_get_result:
+        return False
+    try:
+        return run_export.get_result(job.task_id).status == TaskResultStatus.READY
+    except TaskException:  # no such task any more (or not this export's)
+        return False
+
+
+def exports_discard_for_user(*, user) -> dict[str, int]:
+    """Remove what ``user`` exported in the current tenant, when they leave it (deactivated there).
+
+    Ready exports are marked expired, as at their date, and their files deleted once the change
+    commits; exports waiting or being prepared are stopped (failed, with a message for the user if
+    they come back): a worker still writing one cannot finish it, and removes its own file.
+    """
+    now = timezone.now()
+    mine = ExportFile.objects.filter(requested_by=user)
+    stopped = 0
+    # First the active ones, so no export becomes ready (with a file) after the ready ones are read.
+    for job in mine.filter(status__in=ExportFile.ACTIVE).only("pk", "language"):
+        with translation.override(job.language or settings.LANGUAGE_CODE):
+            error = _("Stopped: your access to this company was removed.")
+        stopped += ExportFile.objects.filter(pk=job.pk, status__in=ExportFile.ACTIVE).update(
+            status=Status.FAILED, error=error, finished_at=now, run_token="", task_id=""
+        )
+    expired = 0
+    for job in mine.filter(status=Status.DONE).only("pk", "file"):
+        if ExportFile.objects.filter(pk=job.pk, status=Status.DONE).update(
+            status=Status.EXPIRED, file="", expires_at=now
+        ):
+            if job.file:
+                _delete_file_on_commit(job.file.name)
+            expired += 1
+    return {"expired": expired, "stopped": stopped}

@@ -3,7 +3,8 @@
 ``run_export`` gets the tenant id and the export id, and runs as the user who asked for the
 export, with the request's metadata (so the audit entry says web or API, and the address), in
 the request's language and time zone. ``expire_exports`` runs every minute from ``manage.py
-run_scheduler``.
+run_scheduler``: it deletes expired files and queues again exports whose worker died or whose
+task was lost (``services.exports_expire``).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def run_export(tenant_id: int, export_id: int) -> str:
 
 @task()
 def expire_exports() -> dict[str, dict[str, int]]:
-    """Delete the files of expired exports and fail exports whose worker died, in every active tenant."""
+    """Delete the files of expired exports and run again (or fail) exports whose worker died or whose
+    task was lost, in every active tenant."""
     done = {}
     for tenant in _active_tenants():
         try:

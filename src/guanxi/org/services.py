@@ -168,6 +168,7 @@ def member_update(*, actor, member: Member, data: dict) -> Member:
     m2m = {k: data.pop(k) for k in ("roles", "business_lines", "teams") if k in data}
     before = audit.snapshot(member)
     before_m2m = {k: sorted(str(o) for o in getattr(member, k).all()) for k in m2m}
+    was_active = member.is_active
     for key, value in data.items():
         setattr(member, key, value)
     if "manager" in data and _manager_cycle(member, member.manager):
@@ -188,6 +189,10 @@ def member_update(*, actor, member: Member, data: dict) -> Member:
     if changes:
         audit.label_references(Member, [changes])
         audit.record(AuditAction.PERMISSION_CHANGE, member, changes=changes)
+    if was_active and not member.is_active:
+        from guanxi.exports.services import exports_discard_for_user
+
+        exports_discard_for_user(user=member.user)  # their export files go once this commits
     permissions.invalidate()
     return member
 
