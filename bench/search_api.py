@@ -7,7 +7,8 @@
 The tenant is built once per database (``make_synthetic_tenant``, seeded). Fragments are taken
 from random contacts (seeded): a Chinese full name (2–3 characters) or a Western family name;
 the local part of an e-mail address; the last 8 digits of a phone number. Each one is searched
-through ``GET /search/?q=…&typeahead=1`` on gunicorn, one request at a time, as the tenant
+through the API, ``GET /api/v1/search?q=…`` (a personal token), and through the UI's typeahead,
+``GET /search/?q=…&typeahead=1`` (a session), on gunicorn, one request at a time, as the tenant
 administrator and as a sales representative (view scope "team"). Beside it, the physical
 reference: the SQL statements ``global_search`` runs for that fragment, executed directly on
 a raw connection (same role, so the same row-level security), and — when a superuser URL
@@ -103,6 +104,9 @@ def main(argv=None) -> None:
     parser.add_argument("--queries", type=int, default=10, help="fragments per kind (name, email, phone)")
     parser.add_argument("--repeat", type=int, default=2, help="requests per fragment and user")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--via", choices=("api", "ui", "both"), default="both", help="GET /api/v1/search, the UI typeahead, or both"
+    )
     parser.add_argument("--superuser-url", default="", help="PostgreSQL URL of a role bypassing RLS (reference)")
     args = parser.parse_args(argv)
     url = common.database_url(args)
@@ -112,31 +116,38 @@ def main(argv=None) -> None:
     kinds = fragments(tenant, args.queries, args.seed)
     users = {"admin": admin, "rep (team)": rep}
     rows = []
+    via = ("api", "ui") if args.via == "both" else (args.via,)
     with common.Server(url) as server:
         for label, user in users.items():
             cookie = common.session_cookie(tenant, user)
-            headers = {"Cookie": f"sessionid={cookie}", "Accept-Language": "en"}
+            token = common.api_token(tenant, user)
             for kind, queries in kinds.items():
-                paths = [f"/search/?typeahead=1&q={urllib.parse.quote(q)}" for q in queries]
-                common.load(server.port, paths[:2], headers=headers, concurrency=1, requests=2)  # warm up
-                http = common.load(
-                    server.port, paths, headers=headers, concurrency=1, requests=len(paths) * args.repeat
-                )
                 raw, bypass = raw_reference(tenant, user, queries, args.superuser_url)
                 raw_ms, bypass_ms = common.summary_ms(raw), common.summary_ms(bypass)
-                rows.append(
-                    [
-                        f"{label}: {kind}",
-                        http["n"],
-                        http["p50"],
-                        http["p95"],
-                        raw_ms["p50"],
-                        raw_ms["p95"],
-                        bypass_ms["p50"],
-                        bypass_ms["p95"],
-                    ]
-                )
-                print(f"  {rows[-1]}", flush=True)
+                for channel in via:
+                    if channel == "api":
+                        headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+                        paths = [f"/api/v1/search?limit=6&q={urllib.parse.quote(q)}" for q in queries]
+                    else:
+                        headers = {"Cookie": f"sessionid={cookie}", "Accept-Language": "en"}
+                        paths = [f"/search/?typeahead=1&q={urllib.parse.quote(q)}" for q in queries]
+                    common.load(server.port, paths[:2], headers=headers, concurrency=1, requests=2)  # warm up
+                    http = common.load(
+                        server.port, paths, headers=headers, concurrency=1, requests=len(paths) * args.repeat
+                    )
+                    rows.append(
+                        [
+                            f"{label}: {kind} ({'API' if channel == 'api' else 'UI typeahead'})",
+                            http["n"],
+                            http["p50"],
+                            http["p95"],
+                            raw_ms["p50"],
+                            raw_ms["p95"],
+                            bypass_ms["p50"],
+                            bypass_ms["p95"],
+                        ]
+                    )
+                    print(f"  {rows[-1]}", flush=True)
     common.print_table(
         f"Global search over {args.contacts:,} contacts on {common.vendor()} (ms; e.g. {kinds['name'][0]!r}, "
         f"{kinds['email'][0]!r}, {kinds['phone'][0]!r})",

@@ -108,3 +108,38 @@ def test_two_characters_find_a_company_by_the_brand_inside_its_name(tenant):
         account_create(actor=tenant.admin, data={"name": "上海华信科技"})
         results = global_search(tenant.admin, "星辰", limit=6)
     assert [a.name for a in results.accounts] == ["北京星辰信息技术有限公司"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row-level security is a PostgreSQL feature")
+@pytest.mark.django_db
+def test_two_chinese_characters_use_the_bigram_index_under_row_level_security(tenant):
+    from guanxi.customers.models import Account
+    from guanxi.customers.services import account_create
+    from guanxi.search.selectors import _name_condition, _with_bigrams
+
+    with connection.cursor() as cursor:
+        if superuser.missing_leakproof(cursor):
+            pytest.skip("the superuser set-up is not applied to template1 (.ci/run applies it)")
+    with tenant_context(tenant, actor=tenant.admin), connection.cursor() as cursor:
+        account_create(actor=tenant.admin, data={"name": "北京星辰信息技术有限公司"})
+        # Leave the planner only the table and the bigram index (rolled back with the test).
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'customers_account' "
+            "AND indexname NOT IN ('customers_account_name_bigrams', 'customers_account_pkey')"
+        )
+        for (index,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{index}"')
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        query = _with_bigrams(Account.objects.all(), "name").filter(_name_condition("name", "星辰", 2)).values("pk")
+        sql, params = query.query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(r[0] for r in cursor.fetchall())
+        assert "customers_account_name_bigrams" in plan, plan
+        cursor.execute("SELECT guanxi_bigrams('IBM中国 星辰')")
+        assert sorted(cursor.fetchone()[0]) == sorted(["M中", "中国", "国 ", " 星", "星辰"])
+
+
+def test_the_superuser_sql_creates_the_bigram_function_of_the_migration():
+    from guanxi.platform.db.postgresql.functions import bigrams_function_sql
+
+    assert bigrams_function_sql(leakproof=True) in superuser.statements()

@@ -20,6 +20,7 @@ ROUTERS = [
     ("/imports", "guanxi.imports.api"),
     ("/exports", "guanxi.exports.api"),
     ("/duplicates", "guanxi.dedupe.api"),
+    ("/search", "guanxi.search.api"),
 ]
 
 for prefix, module in ROUTERS:

@@ -6,7 +6,12 @@ from pathlib import Path
 
 SQL_FILE = Path(__file__).with_name("superuser.sql")
 # The built-in functions search conditions use inside indexes under row-level security.
-LEAKPROOF_FUNCTIONS = ("pg_catalog.textlike(text, text)", "pg_catalog.upper(text)")
+LEAKPROOF_FUNCTIONS = (
+    "pg_catalog.textlike(text, text)",
+    "pg_catalog.upper(text)",
+    "pg_catalog.arraycontains(anyarray, anyarray)",
+    "public.guanxi_bigrams(text)",  # created by a migration; not checked before it exists
+)
 
 
 def statements() -> list[str]:
@@ -19,8 +24,10 @@ def missing_leakproof(cursor) -> list[str]:
     """The functions of LEAKPROOF_FUNCTIONS not yet marked leak-proof in the cursor's database."""
     missing = []
     for signature in LEAKPROOF_FUNCTIONS:
-        cursor.execute("SELECT proleakproof FROM pg_proc WHERE oid = %s::regprocedure", [signature])
+        cursor.execute("SELECT proleakproof FROM pg_proc WHERE oid = to_regprocedure(%s)", [signature])
         row = cursor.fetchone()
+        if row is None and signature.startswith("public."):
+            continue
         if not row or not row[0]:
             missing.append(signature)
     return missing
