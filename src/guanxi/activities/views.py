@@ -481,12 +481,9 @@ def calendar_feed(request, secret):
     from guanxi.identity.models import ApiToken
     from guanxi.identity.services import api_token_authenticate
     from guanxi.tenancy.middleware import client_ip
-    from guanxi.tenancy.selectors import membership
 
     token = api_token_authenticate(secret, ip=client_ip(request))
     if token is None or token.scope != ApiToken.Scope.CALENDAR:
-        raise Http404
-    if membership(token.user, token.tenant_id) is None:
         raise Http404
     user, tenant = token.user, token.tenant
     meta = RequestMeta(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:300], via="api")

@@ -125,6 +125,8 @@ _db = dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_
 if _db["ENGINE"] == "django.db.backends.postgresql":
     _db["ENGINE"] = "guanxi.platform.db.postgresql"
     _db["CONN_HEALTH_CHECKS"] = True
+    if os.environ.get("DB_SERVER_SIDE_BINDING", "0") == "1":
+        _db.setdefault("OPTIONS", {})["server_side_binding"] = True
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["CONN_MAX_AGE"] = 0
     _db["OPTIONS"] = {
@@ -146,7 +148,7 @@ elif TESTING:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     # Shared by every app-server process (rate limits, lock-outs) without Redis.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "guanxi_cache"}}
+    CACHES = {"default": {"BACKEND": "guanxi.platform.cache.DatabaseCache", "LOCATION": "guanxi_cache"}}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True

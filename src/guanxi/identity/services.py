@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from guanxi.audit import services as audit
@@ -57,11 +58,26 @@ def api_token_revoke(*, user: User, token: ApiToken) -> ApiToken:
 
 
 def api_token_authenticate(secret: str, *, ip: str | None = None) -> ApiToken | None:
-    """The usable token matching ``secret`` (with its user and tenant), else None."""
+    """The usable token matching ``secret`` (with its user and tenant), else None.
+
+    A token acts only while its user is an active member of its tenant (checked in the same query).
+    """
+    from guanxi.org.models import Member
+    from guanxi.platform.context import all_tenants_scope
+
     if not secret or not secret.startswith("gx_"):
         return None
-    token = ApiToken.objects.select_related("user", "tenant").filter(key_hash=hash_token(secret)).first()
-    if token is None or not token.is_usable or not token.user.is_active or not token.tenant.is_active:
+    with all_tenants_scope():  # membership is a tenant table; the token tells the tenant
+        member = Member.objects.filter(user=OuterRef("user_id"), tenant=OuterRef("tenant_id"), is_active=True)
+        token = (
+            ApiToken.objects.select_related("user", "tenant")
+            .annotate(_member=Exists(member))
+            .filter(key_hash=hash_token(secret))
+            .first()
+        )
+    if token is None or not token._member:
+        return None
+    if not token.is_usable or not token.user.is_active or not token.tenant.is_active:
         return None
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

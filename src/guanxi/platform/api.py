@@ -45,12 +45,9 @@ class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):
         from guanxi.identity.services import api_token_authenticate
         from guanxi.tenancy.middleware import client_ip, request_meta
-        from guanxi.tenancy.selectors import membership
 
         api_token = api_token_authenticate(token, ip=client_ip(request))
         if api_token is None:
-            return None
-        if membership(api_token.user, api_token.tenant_id) is None:
             return None
         if not api_token.allows(write=request.method in WRITE_METHODS):
             raise ApiError(403, "Token scope does not allow this", "This token is read-only.", code="token_scope")

@@ -72,9 +72,10 @@ def _point_sources(q: str, kinds: set[str]) -> list:
     """Querysets of contact points of ``kinds`` matching ``q``, best first.
 
     Addresses starting with the fragment come first, in address order: the planner walks the
-    (tenant, kind, value) b-tree and stops at the budget. Only when they do not fill it are
-    addresses containing the fragment elsewhere looked for through the trigram index, which
-    for a short common fragment ("wang") means intersecting huge posting lists (~14 ms).
+    (tenant, kind, value) b-tree and stops at the budget. Only when they are too few to fill
+    the results are addresses containing the fragment elsewhere looked for, through the
+    trigram index, which for a fragment made of common trigrams ("wang", "zhang.wei") means
+    intersecting long posting lists (9–14 ms over 2.9M addresses).
     """
     email = q.lower()
     first, then = [], []
@@ -96,20 +97,37 @@ def _searchable_kinds(access: permissions.FieldAccess) -> set[str]:
             if access.can_see(name)}  # fmt: skip
 
 
-def _ranked(user, model, name_field: str, q: str, point_ids: set, budget: int, anywhere_from: int = TRIGRAM):
-    """Records ``user`` may see among the name matches (at most ``budget``) and ``point_ids``."""
+def _ranked(user, model, name_field: str, q: str, point_ids: set, budget: int, limit: int, anywhere_from: int):
+    """The ``limit`` first by name of the records ``user`` may see among the name matches (at most
+    ``budget``) and ``point_ids``, as (queryset of them, their ids in order).
+
+    Ranked here rather than by ``ORDER BY name LIMIT`` in the database: PostgreSQL would walk the
+    name index filtering on the few hundred candidate ids (7,650 rows read for "Anna", 8–22 ms)
+    instead of fetching them by key.
+    """
     visible = permissions.visible(user, model.objects.all())
     names = _with_bigrams(visible, name_field) if anywhere_from < TRIGRAM else visible
-    ids = set(names.filter(_name_condition(name_field, q, anywhere_from)).values_list("pk", flat=True)[:budget])
-    ids.update(point_ids)
-    return visible.filter(pk__in=ids) if ids else None
+    matches = names.filter(_name_condition(name_field, q, anywhere_from))
+    candidates = set(matches.values_list(name_field, "pk")[:budget])
+    others = set(point_ids) - {pk for _name, pk in candidates}
+    if others:
+        candidates.update(visible.filter(pk__in=others).values_list(name_field, "pk"))
+    top = [pk for _name, pk in sorted(candidates)[:limit]]
+    return visible.filter(pk__in=top), top
+
+
+def _in_order(queryset, ids: list) -> list:
+    objs = {obj.pk: obj for obj in queryset} if ids else {}
+    return [objs[pk] for pk in ids if pk in objs]
 
 
 def global_search(user, query: str, *, limit: int = 8) -> SearchResults:
     """Accounts and contacts the user may see whose name, email or phone contains ``query``.
 
     Fragments shorter than three characters match the start of a person's name or e-mail
-    address; company names are matched anywhere from two Chinese characters.
+    address; company names are matched anywhere from two Chinese characters. E-mail
+    addresses containing the fragment elsewhere than at their start are looked for only when
+    too few start with it.
     Each source (names, contact points) gives a bounded number of candidates, ranked by
     name, so a fragment that thousands of people share costs no more than a rare one.
     Addresses and numbers in fields hidden from the user (restricted fields) are not
@@ -129,7 +147,9 @@ def global_search(user, query: str, *, limit: int = 8) -> SearchResults:
     wanted = budget * 2
     for source in _point_sources(q, account_kinds | contact_kinds):
         if source is None:
-            if len(account_ids) + len(contact_ids) >= wanted:
+            # Enough addresses start with the fragment to fill the results twice over: those
+            # are the better matches, and the trigram "contains" is the costly query.
+            if len(account_ids) + len(contact_ids) >= limit * 2:
                 break
             continue
         for account_id, contact_id, kind in source.values_list("account_id", "contact_id", "kind")[:wanted]:
@@ -139,17 +159,15 @@ def global_search(user, query: str, *, limit: int = 8) -> SearchResults:
                 contact_ids.add(contact_id)
     accounts, contacts = [], []
     if see_accounts:
-        found = _ranked(user, Account, "name", q, account_ids, budget, ACCOUNT_ANYWHERE if CJK.search(q) else TRIGRAM)
-        if found is not None:
-            accounts = list(
-                found.only("id", "name", "city", "phone", "lifecycle_stage", "kind").order_by("name", "pk")[:limit]
-            )
+        anywhere_from = ACCOUNT_ANYWHERE if CJK.search(q) else TRIGRAM
+        found, ids = _ranked(user, Account, "name", q, account_ids, budget, limit, anywhere_from)
+        accounts = _in_order(found.only("id", "name", "city", "phone", "lifecycle_stage", "kind"), ids)
     if see_contacts:
-        found = _ranked(user, Contact, "full_name", q, contact_ids, budget)
-        if found is not None:
-            contacts = list(
-                found.select_related("account")
-                .only("id", "full_name", "title", "email", "phone", "account__id", "account__name")
-                .order_by("full_name", "pk")[:limit]
-            )
+        found, ids = _ranked(user, Contact, "full_name", q, contact_ids, budget, limit, TRIGRAM)
+        contacts = _in_order(
+            found.select_related("account").only(
+                "id", "full_name", "title", "email", "phone", "account__id", "account__name"
+            ),
+            ids,
+        )
     return SearchResults(q, accounts, contacts, account_access, contact_access)
