@@ -125,8 +125,6 @@ _db = dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_
 if _db["ENGINE"] == "django.db.backends.postgresql":
     _db["ENGINE"] = "guanxi.platform.db.postgresql"
     _db["CONN_HEALTH_CHECKS"] = True
-    if os.environ.get("DB_SERVER_SIDE_BINDING", "0") == "1":
-        _db.setdefault("OPTIONS", {})["server_side_binding"] = True
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["CONN_MAX_AGE"] = 0
     _db["OPTIONS"] = {
