@@ -2,8 +2,10 @@
 
 Every script takes ``--db postgres|sqlite`` (and ``--database-url`` to override the default
 database of that kind). Defaults: PostgreSQL ``postgres://guanxi@127.0.0.1:5432/guanxi_bench_run``
-(override with ``BENCH_POSTGRES_URL``), SQLite ``var/bench/bench.sqlite3``. The database is
-migrated when it is behind. Generated files are cached under ``var/bench/``.
+for the search and list benchmarks and ``…/guanxi_bench_import`` for the import benchmark (each
+import adds a tenant; kept apart so they do not grow the search benchmark's indexes), overridden
+by ``BENCH_POSTGRES_URL``; SQLite ``var/bench/bench.sqlite3``. The database is migrated when it
+is behind. Generated files are cached under ``var/bench/``.
 """
 
 from __future__ import annotations
@@ -30,8 +32,12 @@ def add_db_arguments(parser) -> None:
     parser.add_argument("--database-url", default="", help="overrides the default database of --db")
 
 
-def database_url(args) -> str:
-    return args.database_url or DEFAULT_URLS[args.db]
+def database_url(args, *, name: str = "guanxi_bench_run") -> str:
+    if args.database_url:
+        return args.database_url
+    if args.db == "postgres" and "BENCH_POSTGRES_URL" not in os.environ:
+        return f"postgres://guanxi@127.0.0.1:5432/{name}"
+    return DEFAULT_URLS[args.db]
 
 
 def configure(url: str, *, migrate: bool = True) -> None:

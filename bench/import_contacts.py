@@ -33,10 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
 
+IMPORT_DATABASE = "guanxi_bench_import"
+
 
 def worker(args) -> None:
     """Run one import through the real service and task code; print its figures as JSON."""
-    common.configure(common.database_url(args))
+    common.configure(common.database_url(args, name=IMPORT_DATABASE))
     from django.core.files import File
 
     from guanxi.imports import services
@@ -110,7 +112,7 @@ def run_worker(args, path: Path) -> tuple[dict, int]:
         "--db",
         args.db,
         "--database-url",
-        common.database_url(args),
+        common.database_url(args, name=IMPORT_DATABASE),
         "--policy",
         args.policy,
     ]
@@ -282,7 +284,7 @@ def main(argv=None) -> None:
         worker(args)
         return
     sizes = args.rows or [100_000]
-    common.configure(common.database_url(args))
+    common.configure(common.database_url(args, name=IMPORT_DATABASE))
     print(f"Import benchmark on {common.vendor()} · {common.machine()}", flush=True)
     table = []
     for rows in sizes:

@@ -67,7 +67,7 @@ def raw_reference(tenant, user, queries: list[str], superuser_url: str) -> tuple
             with CaptureQueriesContext(connection) as ctx:
                 global_search(user, q, limit=6)
             statements.append(
-                [x["sql"] for x in ctx.captured_queries if x["sql"].lstrip().upper().startswith("SELECT")]
+                [x["sql"] for x in ctx.captured_queries if x["sql"].lstrip(" (").upper().startswith(("SELECT", "WITH"))]
             )
     timings = []
     if connection.vendor == "postgresql":

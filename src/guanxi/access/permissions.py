@@ -319,7 +319,9 @@ def scope_q(user, model, action: str = Action.VIEW) -> Q | None:
     return q
 
 
-def page_partitions(user, model, sort: str, action: str = Action.VIEW, *, max_parts: int = 16) -> list[Q] | None:
+def page_partitions(
+    user, model, sort: str, action: str = Action.VIEW, *, max_parts: int = 16, owners_together: bool = False
+) -> list[Q] | None:
     """The user's visible records of ``model`` as a few parts, each an index can list in ``sort`` order.
 
     For the keyset paginator: a representative's view is "owned by one of these people, or
@@ -328,6 +330,8 @@ def page_partitions(user, model, sort: str, action: str = Action.VIEW, *, max_pa
     the Chinese names, after every Latin one). Listing each owner's records through the
     ``(tenant, owner, sort)`` index and merging stays proportional to the page. ``None`` when
     there is nothing to gain: every record visible, no such index, or too many parts.
+    ``owners_together``: the owners as one part (``owner IN (…)``), for a search whose own
+    index narrows the rows and needs the owners only as a filter the planner can apply early.
     """
     entity = registry.entity_for_model(model)
     owner = entity.owner_field if entity is not None else None
@@ -353,6 +357,8 @@ def page_partitions(user, model, sort: str, action: str = Action.VIEW, *, max_pa
             return None
     if not owners:
         return None
+    if owners_together:
+        return [Q(**{f"{owner}_id__in": sorted(owners)}), *others]
     return [Q(**{f"{owner}_id": pk}) for pk in sorted(owners)] + others
 
 
