@@ -278,8 +278,24 @@ def _share_part(p: Principal, entity: registry.Entity, action: str) -> Q | None:
 
 
 def scope_q(user, model, action: str = Action.VIEW) -> Q | None:
-    """The filter selecting the records of ``model`` the user may ``action``; ``None`` means all."""
+    """The filter selecting the records of ``model`` the user may ``action``; ``None`` means all.
+
+    Kept for the principal it was built from (per request): a search asks for it several
+    times, and building the shares subquery is most of the cost. Shares are read when the
+    query runs, so they are never stale; the principal's own lists are as fresh as the principal.
+    """
     p = _principal(user)
+    memo = context.context_cache().setdefault("scope_q", {})
+    key = (p.user_id, p.tenant_id, model._meta.label, action)
+    found = memo.get(key)
+    if found is not None and found[0] is p:
+        return found[1]
+    q = _scope_q(p, model, action)
+    memo[key] = (p, q)
+    return q
+
+
+def _scope_q(p: Principal, model, action: str) -> Q | None:
     entity = registry.entity_for_model(model)
     if entity is None:
         raise LookupError(f"{model} is not a registered entity.")
