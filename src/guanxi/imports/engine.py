@@ -59,7 +59,7 @@ PIPELINE = True  # parse the next chunk in a second thread while this one is wri
 # statistics saying it has no rows, and PostgreSQL then answers the de-duplication look-ups by
 # filtering every row of the tenant instead of probing the (tenant, kind, value) index (seconds
 # per chunk at a million rows).
-ANALYZE_AFTER = {1, 16, 256}
+ANALYZE_AFTER = {1, 4, 16, 64, 256}
 ANALYZE_MODELS = ("customers.Contact", "customers.Account", "customers.ContactPoint")
 PREVIEW_ROWS = 50
 STALE_AFTER = timedelta(minutes=5)
@@ -459,9 +459,10 @@ class Run:
     def decide(self, rows: list[Row]) -> None:
         """Match rows against existing records, choose create / update / skip, load, validate."""
         found = {}
-        for rule in self.rules:
-            keys = {k for row in rows for k in row.keys.get(rule.key, ())}
-            found[rule.key] = rule.lookup(keys) if keys else {}
+        with fastwrite.exact_lookups():
+            for rule in self.rules:
+                keys = {k for row in rows for k in row.keys.get(rule.key, ())}
+                found[rule.key] = rule.lookup(keys) if keys else {}
         for row in rows:
             row.match_id, rule_label = None, ""
             for rule in self.rules:

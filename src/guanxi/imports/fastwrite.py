@@ -25,9 +25,10 @@ both paths row by row.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.db import connection, models
 
@@ -223,6 +224,29 @@ def asynchronous_commit() -> None:
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO off")
+
+
+@contextlib.contextmanager
+def exact_lookups() -> Iterator[None]:
+    """Keep PostgreSQL on its b-trees for "value = ANY(thousands of keys)" look-ups.
+
+    The trigram indexes of names, e-mails and phones answer ``=`` too (pg_trgm 1.6), one index
+    scan per key, and on a young tenant's statistics the planner chose them: 8.5 s per
+    de-duplication look-up of 5,000 keys, an import of 100,000 rows at 400 rows/s in a new
+    database. Those indexes are only reachable through bitmap scans, which this turns off for
+    the block; the (tenant, kind, value) b-trees take the keys in one index scan.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_bitmapscan = off")
+    try:
+        yield
+    finally:
+        if connection.connection is not None and not connection.needs_rollback:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET enable_bitmapscan")
 
 
 def analyze(*models) -> None:
