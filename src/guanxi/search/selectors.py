@@ -88,7 +88,7 @@ def _point_sources(q: str, kinds: set[str]) -> list:
     digits = phone_digits(q)
     if len(digits) >= TRIGRAM and len(email) >= TRIGRAM and ContactPoint.Kind.PHONE in kinds:
         first.append(ContactPoint.objects.filter(kind=ContactPoint.Kind.PHONE, value__contains=digits))
-    return [*first, None, *then]  # None: stop here when the budget is full
+    return [*first, None, *then]  # None: stop here when enough addresses start with the fragment
 
 
 def _searchable_kinds(access: permissions.FieldAccess) -> set[str]:
