@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from guanxi.org.models import BusinessLine, OrgUnit
+from guanxi.platform.forms import DecisionForm  # noqa: F401 (the approvers' form, shared)
 from guanxi.platform.views import EntityForm
 
 from .filters import RemoteSelect
@@ -248,12 +249,6 @@ class QuoteSendForm(forms.Form):
 class ApprovalRequestForm(forms.Form):
     reason = forms.CharField(
         label=_("Why this discount?"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
-    )
-
-
-class DecisionForm(forms.Form):
-    comment = forms.CharField(
-        label=_("Comment"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 

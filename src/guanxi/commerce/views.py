@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.access import permissions
+from guanxi.platform.forms import posted_decision
 from guanxi.platform.registry import Action
 from guanxi.platform.views import Column, EntityViews, record_action, refusal_message
 
@@ -758,22 +759,13 @@ def approval_inbox(request):
 @require_POST
 def approval_decide(request, pk):
     approval = selectors.approval_for(request.user, pk)
-    form = DecisionForm(request.POST)
-    form.is_valid()
-    decision = request.POST.get("decision")
-    if decision not in ("approve", "reject"):
-        raise Http404
+    approve, comment = posted_decision(request)
     try:
-        services.approval_decide(
-            actor=request.user,
-            approval=approval,
-            approve=decision == "approve",
-            comment=form.cleaned_data.get("comment", ""),
-        )
+        services.approval_decide(actor=request.user, approval=approval, approve=approve, comment=comment)
     except ValidationError as exc:
         refusal_message(request, exc)
     else:
-        messages.success(request, _("Discount approved.") if decision == "approve" else _("Discount rejected."))
+        messages.success(request, _("Discount approved.") if approve else _("Discount rejected."))
     return _redirect_back(request, reverse("commerce:approval_inbox"))
 
 

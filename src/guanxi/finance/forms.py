@@ -5,6 +5,7 @@ from django.utils.translation import pgettext_lazy
 
 from guanxi.commerce.filters import RemoteSelect
 from guanxi.org.models import BusinessLine
+from guanxi.platform.forms import DecisionForm  # noqa: F401 (the approvers' form, shared)
 from guanxi.platform.views import EntityForm
 
 from .models import (
@@ -242,12 +243,6 @@ class FinanceSettingsForm(forms.ModelForm):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
-
-
-class DecisionForm(forms.Form):
-    comment = forms.CharField(
-        label=_("Comment"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
-    )
 
 
 class SubmitForm(forms.Form):

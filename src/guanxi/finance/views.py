@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from guanxi.access import permissions
 from guanxi.commerce import pricing
 from guanxi.commerce.templatetags.commerce import money
+from guanxi.platform.forms import posted_decision
 from guanxi.platform.registry import Action
 from guanxi.platform.views import Column, EntityViews, record_action, refusal_message
 
@@ -357,20 +358,11 @@ def contract_withdraw(request, pk):
 def contract_decide(request, pk):
     """Approve or reject a contract (``pk`` is the approval request)."""
     approval = selectors.contract_approval_for(request.user, pk)
-    form = DecisionForm(request.POST)
-    form.is_valid()
-    decision = request.POST.get("decision")
-    if decision not in ("approve", "reject"):
-        raise Http404
+    approve, comment = posted_decision(request)
     return record_action(
         request,
-        lambda: services.contract_decide(
-            actor=request.user,
-            approval=approval,
-            approve=decision == "approve",
-            comment=form.cleaned_data.get("comment", ""),
-        ),
-        success=_("Contract approved.") if decision == "approve" else _("Contract rejected."),
+        lambda: services.contract_decide(actor=request.user, approval=approval, approve=approve, comment=comment),
+        success=_("Contract approved.") if approve else _("Contract rejected."),
         then=_safe_next(request, approval.contract.get_absolute_url()),
     )
 
@@ -1217,20 +1209,11 @@ def expense_withdraw(request, pk):
 @require_POST
 def expense_decide(request, pk):
     expense = selectors.expense_for_decision(request.user, pk)
-    form = DecisionForm(request.POST)
-    form.is_valid()
-    decision = request.POST.get("decision")
-    if decision not in ("approve", "reject"):
-        raise Http404
+    approve, comment = posted_decision(request)
     return record_action(
         request,
-        lambda: services.expense_decide(
-            actor=request.user,
-            expense=expense,
-            approve=decision == "approve",
-            comment=form.cleaned_data.get("comment", ""),
-        ),
-        success=_("Expense approved.") if decision == "approve" else _("Expense rejected."),
+        lambda: services.expense_decide(actor=request.user, expense=expense, approve=approve, comment=comment),
+        success=_("Expense approved.") if approve else _("Expense rejected."),
         then=_safe_next(request, expense.get_absolute_url()),
     )
 
