@@ -250,16 +250,7 @@ def exact_lookups() -> Iterator[None]:
 
 
 def analyze(*models) -> None:
-    """``ANALYZE`` the tables of ``models`` (PostgreSQL; models or "app.Model" labels), skipping none."""
-    from django.apps import apps
+    """``ANALYZE`` the tables of ``models`` (models or "app.Model" labels): ``statistics.refresh``."""
+    from guanxi.platform.db import statistics
 
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return
-    tables = []
-    for model in models:
-        if isinstance(model, str):
-            model = apps.get_model(model)
-        if model._meta.db_table not in tables:
-            tables.append(model._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
+    statistics.refresh(*models)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection
 from django.db.models import F, Func, Q, TextField
+from django.db.models.expressions import RawSQL
 
 from guanxi.access import permissions
 from guanxi.customers.models import CJK, Account, Contact, ContactPoint
@@ -51,9 +52,23 @@ def _prefix(field: str, variants) -> Q:
     return ranges
 
 
-def _name_condition(field: str, q: str, anywhere_from: int = TRIGRAM) -> Q:
+def _fts_candidates(model, column: str, fragment: str) -> Q:
+    """SQLite: records whose ``column`` may contain ``fragment``, from its FTS5 trigram index.
+
+    The index (``customers/0006``) answers ``LIKE`` case-insensitively and reads ``_`` and
+    ``%`` as wildcards: a superset, which the caller's exact condition narrows. Elsewhere, or
+    for fragments too short for trigrams, no condition.
+    """
+    if connection.vendor != "sqlite" or len(fragment) < TRIGRAM:
+        return Q()
+    table = connection.ops.quote_name(f"{model._meta.db_table}_fts")
+    column = connection.ops.quote_name(column)
+    return Q(pk__in=RawSQL(f"SELECT rowid FROM {table} WHERE {column} LIKE %s", [f"%{fragment}%"]))  # noqa: S608, S611 (quoted names, bound fragment)
+
+
+def _name_condition(model, field: str, q: str, anywhere_from: int = TRIGRAM) -> Q:
     if len(q) >= anywhere_from:
-        condition = Q(**{f"{field}__icontains": q})
+        condition = Q(**{f"{field}__icontains": q}) & _fts_candidates(model, field, q)
         if len(q) < TRIGRAM and connection.vendor == "postgresql":
             # Served by the GIN index on guanxi_bigrams(name) (customers/0004); the LIKE rechecks.
             condition &= Q(_bigrams__contains=[q.upper()])
@@ -68,8 +83,8 @@ def _with_bigrams(queryset, field: str):
     return queryset.alias(_bigrams=Func(F(field), function="guanxi_bigrams", output_field=ArrayField(TextField())))
 
 
-def _point_sources(q: str, kinds: set[str]) -> list:
-    """Querysets of contact points of ``kinds`` matching ``q``, best first.
+def _point_sources(q: str, kinds: set[str]) -> tuple[list, list]:
+    """Querysets of contact points of ``kinds`` matching ``q``: (asked first, asked only if too few).
 
     Addresses starting with the fragment come first, in address order: the planner walks the
     (tenant, kind, value) b-tree and stops at the budget. Only when they are too few to fill
@@ -79,16 +94,22 @@ def _point_sources(q: str, kinds: set[str]) -> list:
     """
     email = q.lower()
     first, then = [], []
+    columns = ("kind", "account_id", "contact_id")
     if ContactPoint.Kind.EMAIL in kinds:
-        first.append(
-            ContactPoint.objects.filter(Q(kind=ContactPoint.Kind.EMAIL) & _prefix("value", [email])).order_by("value")
-        )
+        prefix = ContactPoint.objects.filter(Q(kind=ContactPoint.Kind.EMAIL) & _prefix("value", [email]))
+        first.append(prefix.order_by("value").values_list(*columns))
         if len(email) >= TRIGRAM:
-            then.append(ContactPoint.objects.filter(kind=ContactPoint.Kind.EMAIL, value__contains=email))
+            contains = Q(kind=ContactPoint.Kind.EMAIL, value__contains=email) & _fts_candidates(
+                ContactPoint, "value", email
+            )
+            then.append(ContactPoint.objects.filter(contains).values_list(*columns))
     digits = phone_digits(q)
     if len(digits) >= TRIGRAM and len(email) >= TRIGRAM and ContactPoint.Kind.PHONE in kinds:
-        first.append(ContactPoint.objects.filter(kind=ContactPoint.Kind.PHONE, value__contains=digits))
-    return [*first, None, *then]  # None: stop here when enough addresses start with the fragment
+        contains = Q(kind=ContactPoint.Kind.PHONE, value__contains=digits) & _fts_candidates(
+            ContactPoint, "value", digits
+        )
+        first.append(ContactPoint.objects.filter(contains).values_list(*columns))
+    return first, then
 
 
 def _searchable_kinds(access: permissions.FieldAccess) -> set[str]:
@@ -97,54 +118,84 @@ def _searchable_kinds(access: permissions.FieldAccess) -> set[str]:
             if access.can_see(name)}  # fmt: skip
 
 
-def _first(queries: list, n: int) -> set[tuple]:
-    """Up to ``n`` rows of each unordered ``values_list`` query, whichever are cheapest to find.
+def _gather(queries: list[tuple]) -> list[list[tuple]]:
+    """Rows of each ``(values_list query, n)``: at most ``n`` of each, in one statement.
 
-    On PostgreSQL each query is a materialized CTE, which the planner plans for all its rows and
-    the ``LIMIT`` then reads only as far as it needs, all in one statement. Told that only 64 rows
-    are wanted, the planner reads a table or an owner index from its start, hoping to meet them
-    early; when none of the rows it reads matches (a representative whose team owns no
-    "Collins" among 200,000 contacts) it reads them all: 430–500 ms. Planned whole, it reads
-    the trigram index and then only the rows that match the fragment.
+    Every query gives three columns (text, bigint, bigint). An ordered query is read along its
+    order up to ``n`` (an index walk that stops early). On PostgreSQL each unordered query is a
+    materialized CTE, which the planner plans for all its rows and the ``LIMIT`` then reads only
+    as far as it needs. Told that only 64 rows are wanted, the planner reads a table or an owner
+    index from its start, hoping to meet them early; when none of the rows it reads matches (a
+    representative whose team owns no "Collins" among 200,000 contacts) it reads them all:
+    430–500 ms. Planned whole, it reads the trigram index and then only the rows that match the
+    fragment. All of them go in one ``UNION ALL``: each statement is a round trip and a
+    compilation, which were most of a search's time once its queries were fast.
     """
     if connection.vendor != "postgresql":
-        return {row for query in queries for row in query[:n]}
+        return [[tuple(row) for row in query[:n]] for query, n in queries]
     parts, params = [], []
-    for query in queries:
-        sql, query_params = query.query.sql_with_params()
-        parts.append(f"(WITH matches AS MATERIALIZED ({sql}) SELECT * FROM matches LIMIT %s)")  # noqa: S608 (compiled ORM SQL)
-        params += [*query_params, n]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        return {tuple(row) for row in cursor.fetchall()}
+    for i, (query, n) in enumerate(queries):
+        # Compiled ORM SQL; ``i`` is this loop's integer.
+        if query.query.order_by:
+            sql, query_params = query[:n].query.sql_with_params()
+            parts.append(f"(SELECT {i}, o.* FROM ({sql}) AS o)")  # noqa: S608
+            params += query_params
+        else:
+            sql, query_params = query.query.sql_with_params()
+            parts.append(f"(WITH matches AS MATERIALIZED ({sql}) SELECT {i}, * FROM matches LIMIT %s)")  # noqa: S608
+            params += [*query_params, n]
+    found: list[list[tuple]] = [[] for _ in queries]
+    if parts:
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for i, *row in cursor.fetchall():
+                found[i].append(tuple(row))
+    return found
 
 
-def _ranked(user, model, name_field: str, q: str, point_ids: set, budget: int, limit: int, anywhere_from: int):
-    """The ``limit`` first by name of the records ``user`` may see among the name matches (at most
-    ``budget``) and ``point_ids``, as (queryset of them, their ids in order).
+class _NameSearch:
+    """Searching one model by name: the name-matching queries over what the user may see."""
 
-    Ranked here rather than by ``ORDER BY name LIMIT`` in the database: PostgreSQL would walk the
-    name index filtering on the few hundred candidate ids (7,650 rows read for "Anna", 8–22 ms)
-    instead of fetching them by key.
+    def __init__(self, user, model, name_field: str, q: str, anywhere_from: int):
+        """A restricted view ("owned by my team, or shared with me") is searched part by part
+        (``permissions.page_partitions``): with "owner in (…)" alone beside the name condition,
+        PostgreSQL can intersect the trigram index with the owner index, which the view's
+        "or shared with me" subquery prevents."""
+        self.user, self.model, self.name_field = user, model, name_field
+        self.candidates: set[tuple] = set()  # (name, pk)
+        self.point_ids: set[int] = set()
+        self.queries = []
+        condition = _name_condition(model, name_field, q, anywhere_from)
+        for part in permissions.page_partitions(user, model, name_field, owners_together=True) or [None]:
+            base = self.visible() if part is None else model.objects.filter(part)
+            names = _with_bigrams(base, name_field) if anywhere_from < TRIGRAM else base
+            self.queries.append(self._rows(names.filter(condition)))
 
-    A restricted view ("owned by my team, or shared with me") is searched part by part
-    (``permissions.page_partitions``): with "owner in (…)" alone beside the name condition,
-    PostgreSQL can intersect the trigram index with the owner index, which the view's
-    "or shared with me" subquery prevents.
-    """
-    visible = permissions.visible(user, model.objects.all())
-    parts = permissions.page_partitions(user, model, name_field, owners_together=True) or [None]
-    queries = []
-    for part in parts:
-        base = visible if part is None else model.objects.filter(part)
-        names = _with_bigrams(base, name_field) if anywhere_from < TRIGRAM else base
-        queries.append(names.filter(_name_condition(name_field, q, anywhere_from)).values_list(name_field, "pk"))
-    candidates = _first(queries, budget)
-    others = set(point_ids) - {pk for _name, pk in candidates}
-    if others:
-        candidates.update(visible.filter(pk__in=others).values_list(name_field, "pk"))
-    top = [pk for _name, pk in sorted(candidates)[:limit]]
-    return visible.filter(pk__in=top), top
+    def visible(self):
+        return permissions.visible(self.user, self.model.objects.all())
+
+    def _rows(self, queryset):
+        # Three columns as _gather wants them: (name, pk, a bigint that is not read).
+        return queryset.order_by().values_list(self.name_field, "pk", "tenant_id")
+
+    def others(self):
+        """The visible ones of the records found by an address or number, not by name."""
+        ids = self.point_ids - {pk for _name, pk in self.candidates}
+        return (self._rows(self.visible().filter(pk__in=ids)), len(ids)) if ids else None
+
+    def add(self, rows) -> None:
+        self.candidates.update((name, pk) for name, pk, _unused in rows)
+
+    def top(self, limit: int) -> tuple:
+        """(queryset of the ``limit`` first by name, their ids in order).
+
+        Ranked here rather than by ``ORDER BY name LIMIT`` in the database: PostgreSQL would
+        walk the name index filtering on the few hundred candidate ids (7,650 rows read for
+        "Anna", 8–22 ms) instead of fetching them by key. Every candidate came from a query
+        of what the user may see (its parts, or ``others``), so they are fetched by key alone:
+        the view's filter, compiled again, would cost more than the fetch."""
+        ids = [pk for _name, pk in sorted(self.candidates)[:limit]]
+        return self.model.objects.filter(pk__in=ids), ids
 
 
 def _in_order(queryset, ids: list) -> list:
@@ -163,6 +214,9 @@ def global_search(user, query: str, *, limit: int = 8) -> SearchResults:
     name, so a fragment that thousands of people share costs no more than a rare one.
     Addresses and numbers in fields hidden from the user (restricted fields) are not
     searched: finding a person by a number one may not see would reveal it.
+    At most five statements: the candidates of every source; addresses containing the
+    fragment (when too few start with it); the visibility of records found by address; the
+    accounts and the contacts shown.
     """
     q = " ".join((query or "").split())[:100]
     if len(q) < MIN_LENGTH:
@@ -174,34 +228,48 @@ def global_search(user, query: str, *, limit: int = 8) -> SearchResults:
     contact_access = permissions.field_access(user, "customers.contact") if see_contacts else permissions.FieldAccess()
     account_kinds = _searchable_kinds(account_access) if see_accounts else set()
     contact_kinds = _searchable_kinds(contact_access) if see_contacts else set()
-    account_ids, contact_ids = set(), set()
-    wanted = budget * 2
-    for source in _point_sources(q, account_kinds | contact_kinds):
-        if source is None:
-            # Enough addresses start with the fragment to fill the results twice over: those
-            # are the better matches, and the trigram "contains" is the costly query.
-            if len(account_ids) + len(contact_ids) >= limit * 2:
-                break
-            continue
-        points = source.values_list("account_id", "contact_id", "kind")
-        # The prefix source is read in address order along its b-tree; the others are fenced.
-        rows = points[:wanted] if points.query.order_by else _first([points], wanted)
-        for account_id, contact_id, kind in rows:
-            if account_id and kind in account_kinds:
-                account_ids.add(account_id)
-            elif contact_id and kind in contact_kinds:
-                contact_ids.add(contact_id)
-    accounts, contacts = [], []
+    accounts = contacts = None
     if see_accounts:
         anywhere_from = ACCOUNT_ANYWHERE if CJK.search(q) else TRIGRAM
-        found, ids = _ranked(user, Account, "name", q, account_ids, budget, limit, anywhere_from)
-        accounts = _in_order(found.only("id", "name", "city", "phone", "lifecycle_stage", "kind"), ids)
+        accounts = _NameSearch(user, Account, "name", q, anywhere_from)
     if see_contacts:
-        found, ids = _ranked(user, Contact, "full_name", q, contact_ids, budget, limit, TRIGRAM)
-        contacts = _in_order(
-            found.select_related("account").only(
+        contacts = _NameSearch(user, Contact, "full_name", q, TRIGRAM)
+    searches = [s for s in (accounts, contacts) if s is not None]
+
+    def take(point_rows) -> None:
+        for rows in point_rows:
+            for kind, account_id, contact_id in rows:
+                if account_id and kind in account_kinds:
+                    accounts.point_ids.add(account_id)
+                elif contact_id and kind in contact_kinds:
+                    contacts.point_ids.add(contact_id)
+
+    wanted = budget * 2
+    first_points, then_points = _point_sources(q, account_kinds | contact_kinds)
+    found = _gather([(p, wanted) for p in first_points] + [(n, budget) for s in searches for n in s.queries])
+    take(found[: len(first_points)])
+    names = iter(found[len(first_points) :])
+    for search in searches:
+        for _query in search.queries:
+            search.add(next(names))
+    # Enough addresses start with the fragment to fill the results twice over: those are the
+    # better matches, and the trigram "contains" is the costly query.
+    if then_points and sum(len(s.point_ids) for s in searches) < limit * 2:
+        take(_gather([(p, wanted) for p in then_points]))
+    others = [(s, s.others()) for s in searches]
+    others = [(s, o) for s, o in others if o is not None]
+    for (search, _query), rows in zip(others, _gather([o for _s, o in others]), strict=True):
+        search.add(rows)
+    shown_accounts, shown_contacts = [], []
+    if accounts is not None:
+        found_accounts, ids = accounts.top(limit)
+        shown_accounts = _in_order(found_accounts.only("id", "name", "city", "phone", "lifecycle_stage", "kind"), ids)
+    if contacts is not None:
+        found_contacts, ids = contacts.top(limit)
+        shown_contacts = _in_order(
+            found_contacts.select_related("account").only(
                 "id", "full_name", "title", "email", "phone", "account__id", "account__name"
             ),
             ids,
         )
-    return SearchResults(q, accounts, contacts, account_access, contact_access)
+    return SearchResults(q, shown_accounts, shown_contacts, account_access, contact_access)

@@ -26,6 +26,7 @@ class Command(BaseCommand):
         from guanxi.exports.tasks import expire_exports
         from guanxi.finance.tasks import contract_warnings, overdue_invoices
         from guanxi.imports.tasks import resume_stale_imports
+        from guanxi.platform.tasks import refresh_planner_statistics
         from guanxi.sales.tasks import nightly_lead_rescoring
 
         self._stop = False
@@ -42,6 +43,7 @@ class Command(BaseCommand):
             expire_exports,
             expire_quotes,
             nightly_lead_rescoring,
+            refresh_planner_statistics,
         )
         interval = max(interval, 1.0)
         while True:

@@ -29,6 +29,7 @@ from guanxi.identity.models import User
 from guanxi.org.models import OrgUnit
 from guanxi.org.services import member_add, org_unit_save
 from guanxi.platform.context import all_tenants_scope, tenant_context
+from guanxi.platform.db import statistics
 from guanxi.tenancy.models import Tenant
 from guanxi.tenancy.services import tenant_create
 
@@ -76,6 +77,7 @@ class Command(BaseCommand):
                 object_repr="synthetic data",
                 note="make_synthetic_tenant: " + ", ".join(f"{n} {k}" for k, n in totals.items()),
             )
+        statistics.refresh(Account, Contact, "customers.ContactPoint", Activity)
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(

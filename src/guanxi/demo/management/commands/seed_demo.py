@@ -41,6 +41,7 @@ from guanxi.identity.models import User
 from guanxi.org.models import BusinessLine, OrgUnit, Team
 from guanxi.org.services import business_line_save, member_add, member_update, org_unit_save, team_save
 from guanxi.platform.context import all_tenants_scope, tenant_context
+from guanxi.platform.db import statistics
 from guanxi.tenancy.models import Tenant
 from guanxi.tenancy.services import tenant_create
 
@@ -176,6 +177,7 @@ class Command(BaseCommand):
         else:
             started = time.monotonic()
             counts = self.create(seed)
+            statistics.refresh_embedded()  # SQLite plans its searches from statistics of the new data
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Created the demo company {TENANT_NAME}: "
