@@ -93,12 +93,16 @@ def principal_for(user) -> Principal:
     local = context.context_cache().setdefault("principals", {})
     if user.pk in local:
         return local[user.pk]
-    version = cache.get(_version_key(tenant_id)) or 1
-    key = f"guanxi:principal:{tenant_id}:{user.pk}:{version}"
-    principal = cache.get(key)
+    # The tenant's version and the stored principal in one read (one statement with the
+    # database cache); a principal stored under an older version is built again.
+    version_key, key = _version_key(tenant_id), f"guanxi:principal:{tenant_id}:{user.pk}"
+    found = cache.get_many([version_key, key])
+    version = found.get(version_key) or 1
+    stored = found.get(key)
+    principal = stored[1] if isinstance(stored, tuple) and stored[0] == version else None
     if principal is None:
         principal = _build_principal(user.pk, tenant_id)
-        cache.set(key, principal, 600)
+        cache.set(key, (version, principal), 600)
     local[user.pk] = principal
     return principal
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from guanxi.audit import services as audit
 from guanxi.audit.models import AuditAction
 from guanxi.platform import context
+from guanxi.platform.prepared import PreparedQuery
 
 from .models import ApiToken, User, hash_token
 
@@ -57,24 +58,34 @@ def api_token_revoke(*, user: User, token: ApiToken) -> ApiToken:
     return token
 
 
+def _token_by_hash(key_hash):
+    from guanxi.org.models import Member
+
+    member = Member.objects.filter(user=OuterRef("user_id"), tenant=OuterRef("tenant_id"), is_active=True)
+    return (
+        ApiToken.objects.select_related("user", "tenant")
+        .annotate(_member=Exists(member))
+        .filter(key_hash=key_hash)
+        .order_by()[:1]
+    )
+
+
+# Compiled once: the look-up runs on every API request, and building it cost more than running it.
+_TOKEN_LOOKUP = PreparedQuery(_token_by_hash)
+
+
 def api_token_authenticate(secret: str, *, ip: str | None = None) -> ApiToken | None:
     """The usable token matching ``secret`` (with its user and tenant), else None.
 
     A token acts only while its user is an active member of its tenant (checked in the same query).
     """
-    from guanxi.org.models import Member
     from guanxi.platform.context import all_tenants_scope
 
     if not secret or not secret.startswith("gx_"):
         return None
     with all_tenants_scope():  # membership is a tenant table; the token tells the tenant
-        member = Member.objects.filter(user=OuterRef("user_id"), tenant=OuterRef("tenant_id"), is_active=True)
-        token = (
-            ApiToken.objects.select_related("user", "tenant")
-            .annotate(_member=Exists(member))
-            .filter(key_hash=hash_token(secret))
-            .first()
-        )
+        found = _TOKEN_LOOKUP.all(hash_token(secret))
+    token = found[0] if found else None
     if token is None or not token._member:
         return None
     if not token.is_usable or not token.user.is_active or not token.tenant.is_active:
