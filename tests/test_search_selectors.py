@@ -188,3 +188,9 @@ def test_sqlite_reads_the_trigram_index_for_contains(tenant, people):
             plan = " / ".join(row[-1] for row in cursor.fetchall())
     assert "customers_contact_fts VIRTUAL TABLE INDEX" in plan
     assert "SCAN customers_contact " not in f"{plan} "
+
+
+def test_only_fragments_written_like_a_number_search_the_numbers(tenant, people):
+    assert names(tenant, tenant.admin, "(20) 7946-0018") == ["Anna Smith"]
+    assert names(tenant, tenant.admin, "anna7946") == []  # an address's digits, not a number
+    assert names(tenant, tenant.admin, "020 7946 0018") == ["Anna Smith"]  # national form, +44 20…
