@@ -29,7 +29,7 @@ KEPT = 64  # compiled statements per query and thread (one per tenant context)
 
 
 class _Marker(str):
-    """The placeholder compiled into the statement, found again among its parameters by identity.
+    """The marker compiled into the statement in place of the value, found again among its parameters by identity.
 
     A ``str``, which text fields pass through unchanged: the prepared value is a string.
     """
