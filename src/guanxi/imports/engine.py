@@ -44,6 +44,7 @@ from django.utils.translation import gettext as _
 from guanxi.access import permissions
 from guanxi.audit import services as audit
 from guanxi.audit.models import AuditAction
+from guanxi.platform.db import statistics
 from guanxi.platform.phones import normalize_phone
 from guanxi.platform.registry import Action
 
@@ -846,7 +847,7 @@ def run(job: ImportJob, token: str) -> None:
         for n, (chunk, rows) in enumerate(runner.chunks(source.rows(after=job.next_row)), start=1):
             runner.write_chunk(chunk, runner.finish(rows))
             if n in ANALYZE_AFTER:
-                fastwrite.analyze(runner.writer.model, *ANALYZE_MODELS)
+                statistics.refresh(runner.writer.model, *ANALYZE_MODELS)
     job.refresh_from_db()
     error_file = write_error_file(job) if job.failed else ""
     finished = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING, run_token=token).update(

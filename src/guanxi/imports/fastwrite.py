@@ -247,10 +247,3 @@ def exact_lookups() -> Iterator[None]:
         if connection.connection is not None and not connection.needs_rollback:
             with connection.cursor() as cursor:
                 cursor.execute("RESET enable_bitmapscan")
-
-
-def analyze(*models) -> None:
-    """``ANALYZE`` the tables of ``models`` (models or "app.Model" labels): ``statistics.refresh``."""
-    from guanxi.platform.db import statistics
-
-    statistics.refresh(*models)

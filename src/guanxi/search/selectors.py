@@ -87,6 +87,12 @@ def _with_bigrams(queryset, field: str):
     return queryset.alias(_bigrams=Func(F(field), function="guanxi_bigrams", output_field=ArrayField(TextField())))
 
 
+def _points_containing(kind: str, fragment: str):
+    return ContactPoint.objects.filter(
+        Q(kind=kind, value__contains=fragment) & _fts_candidates(ContactPoint, "value", fragment)
+    )
+
+
 def _point_sources(q: str, kinds: set[str]) -> tuple[list, list]:
     """Querysets of contact points of ``kinds`` matching ``q``: (asked first, asked only if too few).
 
@@ -103,20 +109,14 @@ def _point_sources(q: str, kinds: set[str]) -> tuple[list, list]:
         prefix = ContactPoint.objects.filter(Q(kind=ContactPoint.Kind.EMAIL) & _prefix("value", [email]))
         first.append(prefix.order_by("value").values_list(*columns))
         if len(email) >= TRIGRAM:
-            contains = Q(kind=ContactPoint.Kind.EMAIL, value__contains=email) & _fts_candidates(
-                ContactPoint, "value", email
-            )
-            then.append(ContactPoint.objects.filter(contains).values_list(*columns))
+            then.append(_points_containing(ContactPoint.Kind.EMAIL, email).values_list(*columns))
     digits = phone_digits(q)
     if digits.startswith("0") and len(digits) > TRIGRAM:
         # Typed in national form ("010 8765 4321"): the trunk 0 is not in the stored E.164
         # number (+861087654321). Without it the fragment matches what it matched, and more.
         digits = digits[1:]
     if len(digits) >= TRIGRAM and PHONE_LIKE.fullmatch(q) and ContactPoint.Kind.PHONE in kinds:
-        contains = Q(kind=ContactPoint.Kind.PHONE, value__contains=digits) & _fts_candidates(
-            ContactPoint, "value", digits
-        )
-        first.append(ContactPoint.objects.filter(contains).values_list(*columns))
+        first.append(_points_containing(ContactPoint.Kind.PHONE, digits).values_list(*columns))
     return first, then
 
 
