@@ -34,7 +34,7 @@ def test_the_daily_task_analyzes_sqlite_once_a_day(tenant):
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps no statistics by itself")
 def test_a_search_fetches_trigram_matches_by_id_once_analyzed(tenant):
     """Without statistics SQLite read every contact of the tenant for an id list of a few."""
-    from guanxi.search.selectors import _fts_candidates
+    from guanxi.customers.selectors import name_contains
 
     with tenant_context(tenant, actor=tenant.admin):
         contacts = [
@@ -42,7 +42,7 @@ def test_a_search_fetches_trigram_matches_by_id_once_analyzed(tenant):
         ]
         Contact.objects.bulk_create(contacts)
         statistics.refresh(Contact, "customers.ContactPoint")
-        query = Contact.objects.filter(_fts_candidates(Contact, "full_name", "0123"), full_name__icontains="0123")
+        query = Contact.objects.filter(name_contains(Contact, "full_name", "0123"))
         sql, params = query.query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)

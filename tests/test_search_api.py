@@ -92,3 +92,29 @@ def test_restricted_fields_are_neither_searched_nor_shown(tenant, people, rep, c
     html = client.get("/search/", {"q": "王伟", "typeahead": "1"}).content.decode()
     assert "wang.wei@huaxin.example" in html and "138" not in html
     assert "6552" not in client.get("/search/", {"q": "华信"}).content.decode()
+
+
+def test_list_searches_do_not_probe_restricted_fields_either(tenant, people, rep, client):
+    """The lists' search box (pages, API, exports share the filter) skips hidden e-mails and numbers."""
+    huaxin, wang = people
+    with tenant_context(tenant, actor=tenant.admin):
+        managers = Role.objects.get(name="Sales manager")
+        for module in ("customers.contact", "customers.account"):
+            access_services.field_restriction_set(
+                actor=tenant.admin, module=module, field_name="phone", grants={managers.pk: True}
+            )
+        rep_secret = api_token_create(user=rep, name="t", scope="read")[1]
+        admin_secret = api_token_create(user=tenant.admin, name="t", scope="read")[1]
+
+    def listed(secret, path, q):
+        response = Client().get(path, {"q": q}, HTTP_AUTHORIZATION=f"Bearer {secret}")
+        assert response.status_code == 200, response.content
+        return [item["id"] for item in response.json()["items"]]
+
+    assert listed(rep_secret, "/api/v1/contacts", "13800138000") == []
+    assert listed(rep_secret, "/api/v1/accounts", "65529988") == []
+    assert listed(rep_secret, "/api/v1/contacts", "wang.wei@") == [wang.pk]  # e-mail is not hidden
+    assert listed(admin_secret, "/api/v1/contacts", "13800138000") == [wang.pk]
+    assert listed(admin_secret, "/api/v1/accounts", "010 6552 9988") == [huaxin.pk]
+    client.force_login(rep)
+    assert "王伟" not in client.get("/customers/contacts/", {"q": "13800138000"}).content.decode()

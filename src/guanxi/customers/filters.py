@@ -6,20 +6,11 @@ from django.utils.translation import pgettext_lazy
 
 from guanxi.org.models import BusinessLine, OrgUnit
 from guanxi.platform.filters import EntityFilterSet
-from guanxi.platform.phones import phone_digits
 
-from .models import Account, CompanySize, Contact, ContactPoint, Industry, LifecycleStage, Rating, Source
+from .models import Account, CompanySize, Contact, Industry, LifecycleStage, Rating, Source
+from .selectors import name_contains, points_matching, searchable_point_kinds
 
 SELECT = {"data-gx-select": ""}
-
-
-def _points_matching(value: str):
-    """ContactPoint rows whose email or phone contains the fragment."""
-    q = Q(kind=ContactPoint.Kind.EMAIL, value__contains=value.lower())
-    digits = phone_digits(value)
-    if len(digits) >= 3:
-        q |= Q(kind=ContactPoint.Kind.PHONE, value__contains=digits)
-    return ContactPoint.objects.filter(q)
 
 
 class AccountFilterSet(EntityFilterSet):
@@ -65,9 +56,9 @@ class AccountFilterSet(EntityFilterSet):
         value = value.strip()
         if not value:
             return queryset
+        points = points_matching(value, searchable_point_kinds(self.hidden_fields))
         return queryset.filter(
-            Q(name__icontains=value)
-            | Q(pk__in=_points_matching(value).filter(account__isnull=False).values("account_id"))
+            name_contains(Account, "name", value) | Q(pk__in=points.filter(account__isnull=False).values("account_id"))
         )
 
 
@@ -92,7 +83,8 @@ class ContactFilterSet(EntityFilterSet):
         value = value.strip()
         if not value:
             return queryset
+        points = points_matching(value, searchable_point_kinds(self.hidden_fields))
         return queryset.filter(
-            Q(full_name__icontains=value)
-            | Q(pk__in=_points_matching(value).filter(contact__isnull=False).values("contact_id"))
+            name_contains(Contact, "full_name", value)
+            | Q(pk__in=points.filter(contact__isnull=False).values("contact_id"))
         )

@@ -66,8 +66,9 @@ class EntityFilterSet(django_filters.FilterSet):
             for definition in custom.definitions_for(self.entity_key):
                 if definition.filterable:
                     self._add_custom_filters(definition)
+        self.hidden_fields: frozenset[str] = frozenset()  # fields the user may not see (search them neither)
         if request is not None and request.user.is_authenticated:
-            hidden = permissions.field_access(request.user, self.entity_key).hidden
+            hidden = self.hidden_fields = permissions.field_access(request.user, self.entity_key).hidden
             for name in list(self.filters):
                 base = self.filters[name].field_name or name
                 if base in hidden or (name.startswith("cf_") and f"custom.{self._cf_key(name)}" in hidden):

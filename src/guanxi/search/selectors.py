@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection
 from django.db.models import F, Func, Q, TextField
-from django.db.models.expressions import RawSQL
 
 from guanxi.access import permissions
 from guanxi.customers.models import CJK, Account, Contact, ContactPoint
-from guanxi.platform.phones import phone_digits
+from guanxi.customers.selectors import (
+    TRIGRAM,
+    name_contains,
+    number_digits,
+    points_containing,
+    searchable_point_kinds,
+)
 
 MIN_LENGTH = 1
 
@@ -37,10 +41,6 @@ class SearchResults:
 # are searched anywhere from two Chinese characters: a Chinese one puts its brand after the city
 # ("北京星辰信息技术" is found by "星辰"); on PostgreSQL a GIN index of the names' two-character
 # fragments serves that (``guanxi_bigrams``), elsewhere the scan stops at the budget.
-TRIGRAM = 3
-# Numbers are searched only for fragments written like one: the digits of "lucy.thompson311"
-# matched thousands of numbers containing "311" (6.5 ms) that nobody typing it looks for.
-PHONE_LIKE = re.compile(r"[\d\s()+\-./]+")
 ACCOUNT_ANYWHERE = 2
 # Matches taken from each source before they are ranked by name (at least; eight per result
 # wanted). A common fragment ("wang") matches thousands of people; reading all of them to show
@@ -56,23 +56,9 @@ def _prefix(field: str, variants) -> Q:
     return ranges
 
 
-def _fts_candidates(model, column: str, fragment: str) -> Q:
-    """SQLite: records whose ``column`` may contain ``fragment``, from its FTS5 trigram index.
-
-    The index (``customers/0006``) answers ``LIKE`` case-insensitively and reads ``_`` and
-    ``%`` as wildcards: a superset, which the caller's exact condition narrows. Elsewhere, or
-    for fragments too short for trigrams, no condition.
-    """
-    if connection.vendor != "sqlite" or len(fragment) < TRIGRAM:
-        return Q()
-    table = connection.ops.quote_name(f"{model._meta.db_table}_fts")
-    column = connection.ops.quote_name(column)
-    return Q(pk__in=RawSQL(f"SELECT rowid FROM {table} WHERE {column} LIKE %s", [f"%{fragment}%"]))  # noqa: S608, S611 (quoted names, bound fragment)
-
-
 def _name_condition(model, field: str, q: str, anywhere_from: int = TRIGRAM) -> Q:
     if len(q) >= anywhere_from:
-        condition = Q(**{f"{field}__icontains": q}) & _fts_candidates(model, field, q)
+        condition = name_contains(model, field, q)
         if len(q) < TRIGRAM and connection.vendor == "postgresql":
             # Served by the GIN index on guanxi_bigrams(name) (customers/0004); the LIKE rechecks.
             condition &= Q(_bigrams__contains=[q.upper()])
@@ -85,12 +71,6 @@ def _with_bigrams(queryset, field: str):
     if connection.vendor != "postgresql":
         return queryset
     return queryset.alias(_bigrams=Func(F(field), function="guanxi_bigrams", output_field=ArrayField(TextField())))
-
-
-def _points_containing(kind: str, fragment: str):
-    return ContactPoint.objects.filter(
-        Q(kind=kind, value__contains=fragment) & _fts_candidates(ContactPoint, "value", fragment)
-    )
 
 
 def _point_sources(q: str, kinds: set[str]) -> tuple[list, list]:
@@ -109,21 +89,11 @@ def _point_sources(q: str, kinds: set[str]) -> tuple[list, list]:
         prefix = ContactPoint.objects.filter(Q(kind=ContactPoint.Kind.EMAIL) & _prefix("value", [email]))
         first.append(prefix.order_by("value").values_list(*columns))
         if len(email) >= TRIGRAM:
-            then.append(_points_containing(ContactPoint.Kind.EMAIL, email).values_list(*columns))
-    digits = phone_digits(q)
-    if digits.startswith("0") and len(digits) > TRIGRAM:
-        # Typed in national form ("010 8765 4321"): the trunk 0 is not in the stored E.164
-        # number (+861087654321). Without it the fragment matches what it matched, and more.
-        digits = digits[1:]
-    if len(digits) >= TRIGRAM and PHONE_LIKE.fullmatch(q) and ContactPoint.Kind.PHONE in kinds:
-        first.append(_points_containing(ContactPoint.Kind.PHONE, digits).values_list(*columns))
+            then.append(points_containing(ContactPoint.Kind.EMAIL, email).values_list(*columns))
+    digits = number_digits(q)
+    if len(digits) >= TRIGRAM and ContactPoint.Kind.PHONE in kinds:
+        first.append(points_containing(ContactPoint.Kind.PHONE, digits).values_list(*columns))
     return first, then
-
-
-def _searchable_kinds(access: permissions.FieldAccess) -> set[str]:
-    """Contact point kinds a user may search by: a hidden field must not be probed by searching."""
-    return {kind for kind, name in ((ContactPoint.Kind.EMAIL, "email"), (ContactPoint.Kind.PHONE, "phone"))
-            if access.can_see(name)}  # fmt: skip
 
 
 def _gather(queries: list[tuple]) -> list[list[tuple]]:
@@ -234,8 +204,8 @@ def global_search(user, query: str, *, limit: int = 8) -> SearchResults:
     see_contacts = permissions.has_action(user, "customers.contact", "view")
     account_access = permissions.field_access(user, "customers.account") if see_accounts else permissions.FieldAccess()
     contact_access = permissions.field_access(user, "customers.contact") if see_contacts else permissions.FieldAccess()
-    account_kinds = _searchable_kinds(account_access) if see_accounts else set()
-    contact_kinds = _searchable_kinds(contact_access) if see_contacts else set()
+    account_kinds = searchable_point_kinds(account_access.hidden) if see_accounts else set()
+    contact_kinds = searchable_point_kinds(contact_access.hidden) if see_contacts else set()
     accounts = contacts = None
     if see_accounts:
         anywhere_from = ACCOUNT_ANYWHERE if CJK.search(q) else TRIGRAM
