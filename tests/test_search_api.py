@@ -118,3 +118,53 @@ def test_list_searches_do_not_probe_restricted_fields_either(tenant, people, rep
     assert listed(admin_secret, "/api/v1/accounts", "010 6552 9988") == [huaxin.pk]
     client.force_login(rep)
     assert "王伟" not in client.get("/customers/contacts/", {"q": "13800138000"}).content.decode()
+
+
+def test_the_lead_list_does_not_search_hidden_fields(tenant, rep):
+    from guanxi.sales import lead_services
+
+    with tenant_context(tenant, actor=tenant.admin):
+        lead = lead_services.lead_create(
+            actor=tenant.admin,
+            data={
+                "company": "青岛海洋 Ocean",
+                "email": "buyer@ocean.example",
+                "phone": "+86 138 0013 8000",
+                "owner": rep,
+            },
+        )
+        managers = Role.objects.get(name="Sales manager")
+        access_services.field_restriction_set(
+            actor=tenant.admin, module="sales.lead", field_name="phone", grants={managers.pk: True}
+        )
+        rep_secret = api_token_create(user=rep, name="t", scope="read")[1]
+        admin_secret = api_token_create(user=tenant.admin, name="t", scope="read")[1]
+
+    def listed(secret, q):
+        response = Client().get("/api/v1/leads", {"q": q}, HTTP_AUTHORIZATION=f"Bearer {secret}")
+        assert response.status_code == 200, response.content
+        return [item["id"] for item in response.json()["items"]]
+
+    assert listed(rep_secret, "13800138000") == []
+    assert listed(rep_secret, "buyer@ocean") == [lead.pk]
+    assert listed(admin_secret, "138 0013 8000") == [lead.pk]
+
+
+def test_a_list_search_field_hidden_from_the_user_is_not_searched(tenant, rep):
+    from guanxi.commerce import services as commerce
+
+    with tenant_context(tenant, actor=tenant.admin):
+        product = commerce.product_create(actor=tenant.admin, data={"name": "ERP 套件", "sku": "SECRET-42"})
+        managers = Role.objects.get(name="Sales manager")
+        access_services.field_restriction_set(
+            actor=tenant.admin, module="commerce.product", field_name="sku", grants={managers.pk: True}
+        )
+        rep_secret = api_token_create(user=rep, name="t", scope="read")[1]
+
+    def listed(q):
+        response = Client().get("/api/v1/products", {"q": q}, HTTP_AUTHORIZATION=f"Bearer {rep_secret}")
+        assert response.status_code == 200, response.content
+        return [item["id"] for item in response.json()["items"]]
+
+    assert listed("SECRET-42") == []
+    assert listed("ERP") == [product.pk]

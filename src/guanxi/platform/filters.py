@@ -2,7 +2,8 @@
 
 ``EntityFilterSet`` adds what every entity list offers — free-text search, owner ("me"
 included), tags, created range — plus one filter per filterable custom field of the tenant,
-and drops filters on fields the user may not see (a filter on a hidden field would leak it).
+and drops filters on fields the user may not see (a filter on a hidden field would leak it);
+the free-text search leaves those fields out too (``hidden_fields``).
 """
 
 from __future__ import annotations
@@ -138,8 +139,9 @@ class EntityFilterSet(django_filters.FilterSet):
             return queryset
         q = Q()
         for field in self.search_fields:
-            q |= Q(**{f"{field}__icontains": value})
-        return queryset.filter(q)
+            if field not in self.hidden_fields:  # searching a hidden field would reveal it
+                q |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(q) if q else queryset.none()
 
     @property
     def form(self):

@@ -4,9 +4,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.customers.models import Industry, Source
+from guanxi.customers.selectors import number_digits
 from guanxi.org.models import BusinessLine, OrgUnit, Team
 from guanxi.platform.filters import EntityFilterSet
-from guanxi.platform.phones import phone_digits
 
 from .models import Competitor, ForecastCategory, Lead, Opportunity, Pipeline, Stage
 
@@ -55,9 +55,12 @@ class LeadFilterSet(EntityFilterSet):
         value = value.strip()
         if not value:
             return queryset
-        q = Q(full_name__icontains=value) | Q(company__icontains=value) | Q(email__icontains=value.lower())
-        digits = phone_digits(value)
-        if len(digits) >= 3:
+        # A field hidden from the user is not searched: finding a lead by it would reveal it.
+        q = Q(full_name__icontains=value) | Q(company__icontains=value)
+        if "email" not in self.hidden_fields:
+            q |= Q(email__icontains=value.lower())
+        digits = number_digits(value)
+        if len(digits) >= 3 and "phone" not in self.hidden_fields:
             q |= Q(phone__contains=digits)
         return queryset.filter(q)
 
