@@ -11,9 +11,29 @@ from guanxi.platform.context import tenant_context
 
 
 def search(tenant, user, **params):
+    return Client().get("/api/v1/search", params, HTTP_AUTHORIZATION=f"Bearer {token(tenant, user)}")
+
+
+def hide(tenant, field_name, *modules):
+    """Only sales managers may see ``field_name`` of ``modules`` (the administrator sees everything)."""
+    with tenant_context(tenant, actor=tenant.admin):
+        managers = Role.objects.get(name="Sales manager")
+        for module in modules:
+            access_services.field_restriction_set(
+                actor=tenant.admin, module=module, field_name=field_name, grants={managers.pk: True}
+            )
+
+
+def token(tenant, user) -> str:
     with tenant_context(tenant, actor=user):
-        secret = api_token_create(user=user, name="t", scope="read")[1]
-    return Client().get("/api/v1/search", params, HTTP_AUTHORIZATION=f"Bearer {secret}")
+        return api_token_create(user=user, name="t", scope="read")[1]
+
+
+def listed(secret, path, q) -> list[int]:
+    """Ids of a list API's items found by its search box."""
+    response = Client().get(path, {"q": q}, HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 200, response.content
+    return [item["id"] for item in response.json()["items"]]
 
 
 @pytest.fixture
@@ -74,12 +94,7 @@ def test_another_tenant_finds_nothing(tenant, other_tenant, people):
 
 def test_restricted_fields_are_neither_searched_nor_shown(tenant, people, rep, client):
     _huaxin, wang = people
-    with tenant_context(tenant, actor=tenant.admin):
-        managers = Role.objects.get(name="Sales manager")
-        for module in ("customers.contact", "customers.account"):
-            access_services.field_restriction_set(
-                actor=tenant.admin, module=module, field_name="phone", grants={managers.pk: True}
-            )
+    hide(tenant, "phone", "customers.contact", "customers.account")
     body = search(tenant, rep, q="王伟").json()
     [hit] = body["contacts"]
     assert "phone" not in hit and hit["email"] == "wang.wei@huaxin.example"
@@ -97,20 +112,8 @@ def test_restricted_fields_are_neither_searched_nor_shown(tenant, people, rep, c
 def test_list_searches_do_not_probe_restricted_fields_either(tenant, people, rep, client):
     """The lists' search box (pages, API, exports share the filter) skips hidden e-mails and numbers."""
     huaxin, wang = people
-    with tenant_context(tenant, actor=tenant.admin):
-        managers = Role.objects.get(name="Sales manager")
-        for module in ("customers.contact", "customers.account"):
-            access_services.field_restriction_set(
-                actor=tenant.admin, module=module, field_name="phone", grants={managers.pk: True}
-            )
-        rep_secret = api_token_create(user=rep, name="t", scope="read")[1]
-        admin_secret = api_token_create(user=tenant.admin, name="t", scope="read")[1]
-
-    def listed(secret, path, q):
-        response = Client().get(path, {"q": q}, HTTP_AUTHORIZATION=f"Bearer {secret}")
-        assert response.status_code == 200, response.content
-        return [item["id"] for item in response.json()["items"]]
-
+    hide(tenant, "phone", "customers.contact", "customers.account")
+    rep_secret, admin_secret = token(tenant, rep), token(tenant, tenant.admin)
     assert listed(rep_secret, "/api/v1/contacts", "13800138000") == []
     assert listed(rep_secret, "/api/v1/accounts", "65529988") == []
     assert listed(rep_secret, "/api/v1/contacts", "wang.wei@") == [wang.pk]  # e-mail is not hidden
@@ -133,21 +136,11 @@ def test_the_lead_list_does_not_search_hidden_fields(tenant, rep):
                 "owner": rep,
             },
         )
-        managers = Role.objects.get(name="Sales manager")
-        access_services.field_restriction_set(
-            actor=tenant.admin, module="sales.lead", field_name="phone", grants={managers.pk: True}
-        )
-        rep_secret = api_token_create(user=rep, name="t", scope="read")[1]
-        admin_secret = api_token_create(user=tenant.admin, name="t", scope="read")[1]
-
-    def listed(secret, q):
-        response = Client().get("/api/v1/leads", {"q": q}, HTTP_AUTHORIZATION=f"Bearer {secret}")
-        assert response.status_code == 200, response.content
-        return [item["id"] for item in response.json()["items"]]
-
-    assert listed(rep_secret, "13800138000") == []
-    assert listed(rep_secret, "buyer@ocean") == [lead.pk]
-    assert listed(admin_secret, "138 0013 8000") == [lead.pk]
+    hide(tenant, "phone", "sales.lead")
+    rep_secret, admin_secret = token(tenant, rep), token(tenant, tenant.admin)
+    assert listed(rep_secret, "/api/v1/leads", "13800138000") == []
+    assert listed(rep_secret, "/api/v1/leads", "buyer@ocean") == [lead.pk]
+    assert listed(admin_secret, "/api/v1/leads", "138 0013 8000") == [lead.pk]
 
 
 def test_a_list_search_field_hidden_from_the_user_is_not_searched(tenant, rep):
@@ -155,16 +148,7 @@ def test_a_list_search_field_hidden_from_the_user_is_not_searched(tenant, rep):
 
     with tenant_context(tenant, actor=tenant.admin):
         product = commerce.product_create(actor=tenant.admin, data={"name": "ERP 套件", "sku": "SECRET-42"})
-        managers = Role.objects.get(name="Sales manager")
-        access_services.field_restriction_set(
-            actor=tenant.admin, module="commerce.product", field_name="sku", grants={managers.pk: True}
-        )
-        rep_secret = api_token_create(user=rep, name="t", scope="read")[1]
-
-    def listed(q):
-        response = Client().get("/api/v1/products", {"q": q}, HTTP_AUTHORIZATION=f"Bearer {rep_secret}")
-        assert response.status_code == 200, response.content
-        return [item["id"] for item in response.json()["items"]]
-
-    assert listed("SECRET-42") == []
-    assert listed("ERP") == [product.pk]
+    hide(tenant, "sku", "commerce.product")
+    rep_secret = token(tenant, rep)
+    assert listed(rep_secret, "/api/v1/products", "SECRET-42") == []
+    assert listed(rep_secret, "/api/v1/products", "ERP") == [product.pk]
