@@ -222,3 +222,26 @@ def test_interactive_docs_use_local_static_files(client, db):
         static = client.get(url)
         assert static.status_code == 200, url
         static.close()
+
+
+def test_the_rate_limit_is_a_sliding_window(client, tenant, rep, settings, monkeypatch):
+    from guanxi.platform.api import PerTokenThrottle
+
+    settings.API_RATE_LIMIT = "3/m"
+    cache.clear()
+    now = [1_000_040.0]  # 20 s into a window (windows start at multiples of 60 s)
+    monkeypatch.setattr(PerTokenThrottle, "timer", lambda self: now[0])
+    _token, secret = make_token(tenant, rep)
+
+    def status():
+        return client.get(ME, **bearer(secret)).status_code
+
+    assert [status() for _ in range(4)] == [200, 200, 200, 429]
+    now[0] += 50  # 10 s into the next window: the 3 earlier requests still weigh 3 × 50/60 = 2.5
+    assert [status() for _ in range(2)] == [200, 429]
+    response = client.get(ME, **bearer(secret))
+    assert 1 <= int(response["Retry-After"]) <= 60
+    now[0] += 120  # two windows later nothing weighs any more
+    assert [status() for _ in range(4)] == [200, 200, 200, 429]
+    stored = cache.get(next(k for k in cache._cache if "throttle_api" in k).split(":", 2)[-1])
+    assert isinstance(stored, tuple) and len(stored) == 3  # three numbers, not a request history

@@ -82,19 +82,56 @@ class SessionAuth:
 
 
 class PerTokenThrottle(SimpleRateThrottle):
-    """API rate limit per token (or per user for session calls): settings.API_RATE_LIMIT."""
+    """API rate limit per token (or per user for session calls): settings.API_RATE_LIMIT.
+
+    A sliding-window counter: this window's count and the previous window's, the latter
+    weighted by how much of it still overlaps the last ``duration`` seconds. django-ninja's
+    own throttle keeps the time of every request of the window (600 floats at "600/m"),
+    unpickled and written back to the cache on every request: about 7 kB per API call into
+    the database cache. This stores three numbers. Like ninja's, one instance serves a worker
+    process's requests one at a time (gunicorn's sync workers).
+    """
 
     scope = "api"
 
     def __init__(self):
         self.rate = settings.API_RATE_LIMIT
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        self._wait: float | None = None
 
     def allow_request(self, request) -> bool:
         if self.rate != settings.API_RATE_LIMIT:  # follow a changed setting (tests override it)
             self.rate = settings.API_RATE_LIMIT
             self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request)
+        if self.rate is None or self.num_requests is None or self.duration is None:
+            return True
+        key = self.get_cache_key(request)
+        if key is None:
+            return True
+        now = self.timer()
+        window = int(now // self.duration)
+        stored = self.cache.get(key)
+        counted, count, previous = stored if isinstance(stored, tuple) and len(stored) == 3 else (window, 0, 0)
+        if counted != window:
+            previous, count = (count if counted == window - 1 else 0), 0
+        elapsed = (now - window * self.duration) / self.duration  # share of this window gone
+        limit = self.num_requests
+        if previous * (1 - elapsed) + count >= limit:
+            self._wait = self._seconds_until_allowed(elapsed, count, previous)
+            return False
+        self.cache.set(key, (window, count + 1, previous), self.duration * 2)
+        return True
+
+    def _seconds_until_allowed(self, elapsed: float, count: int, previous: int) -> float:
+        limit, duration = self.num_requests, self.duration
+        if count < limit and previous:
+            # Within this window, once the previous window's weight has decayed enough.
+            return max(1.0, ((1 - (limit - count) / previous) - elapsed) * duration)
+        # In the next window, once this window's count (then the previous) has decayed enough.
+        return max(1.0, (1 - elapsed) * duration + (1 - limit / max(count, 1)) * duration)
+
+    def wait(self) -> float | None:
+        return self._wait
 
     def get_cache_key(self, request):
         token = getattr(request, "api_token", None)
