@@ -55,14 +55,19 @@ class LeadFilterSet(EntityFilterSet):
         value = value.strip()
         if not value:
             return queryset
-        # A field hidden from the user is not searched: finding a lead by it would reveal it.
-        q = Q(full_name__icontains=value) | Q(company__icontains=value)
-        if "email" not in self.hidden_fields:
-            q |= Q(email__icontains=value.lower())
         digits = number_digits(value)
-        if len(digits) >= 3 and "phone" not in self.hidden_fields:
-            q |= Q(phone__contains=digits)
-        return queryset.filter(q)
+        conditions = {
+            "full_name": Q(full_name__icontains=value),
+            "company": Q(company__icontains=value),
+            "email": Q(email__icontains=value.lower()),
+            "phone": Q(phone__contains=digits) if len(digits) >= 3 else None,
+        }
+        q = Q()
+        for field, condition in conditions.items():
+            # A field hidden from the user is not searched: finding a lead by it would reveal it.
+            if condition is not None and field not in self.hidden_fields:
+                q |= condition
+        return queryset.filter(q) if q else queryset.none()
 
 
 class OpportunityFilterSet(EntityFilterSet):
